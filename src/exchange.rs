@@ -1,0 +1,201 @@
+//! One token exchange as a state machine: which request to send, and after each outcome whether
+//! to send another (a retry, or the fall back from refresh to authenticate), after what delay, or
+//! to stop. The driver (the native transport, or a future `fetch` one) owns sockets, sleeping,
+//! the clock and randomness.
+
+use crate::{Error, HttpRequest, HttpResponse, Provider, RetryPolicy, Session};
+
+/// What the driver does next.
+#[derive(Debug)]
+pub enum Step {
+    /// Send `request` after waiting `delay_ms`.
+    Send { request: HttpRequest, delay_ms: u64 },
+    /// A new session.
+    Done(Session),
+    /// Give up with this error.
+    Failed(Error),
+}
+
+/// An exchange in progress.
+#[derive(Debug)]
+pub struct Exchange<'a> {
+    provider: &'a dyn Provider,
+    policy: RetryPolicy,
+    /// Present while trying the refresh endpoint with this still-valid session.
+    refreshing: Option<&'a Session>,
+    retries: u32,
+}
+
+impl<'a> Exchange<'a> {
+    /// Start an exchange. With `current` (a session that is still valid) and a vendor that has a
+    /// refresh endpoint, the refresh endpoint is tried first.
+    pub fn new(provider: &'a dyn Provider, policy: RetryPolicy, current: Option<&'a Session>) -> Self {
+        Self {
+            provider,
+            policy,
+            refreshing: current,
+            retries: 0,
+        }
+    }
+
+    /// The first request to send.
+    pub fn start(&mut self) -> HttpRequest {
+        if let Some(request) = self.refreshing.and_then(|s| self.provider.refresh_request(s)) {
+            return request;
+        }
+        self.refreshing = None;
+        self.provider.authenticate_request()
+    }
+
+    /// Whether the exchange is on the refresh endpoint (for logs).
+    pub fn is_refreshing(&self) -> bool {
+        self.refreshing.is_some()
+    }
+
+    /// Feed the outcome of the last request: the response, or the transport's error (`NETWORK`,
+    /// `TIMEOUT`, an oversized body as `INVALID_RESPONSE`). `received_at_ms` is when it arrived;
+    /// `jitter` is uniform in `[0, 1)`.
+    pub fn on_outcome(
+        &mut self,
+        outcome: Result<HttpResponse, Error>,
+        received_at_ms: u64,
+        jitter: f64,
+    ) -> Step {
+        let result = outcome.and_then(|res| self.provider.parse_response(&res, received_at_ms));
+        let error = match result {
+            Ok(mut session) => {
+                if let Some(previous) = self.refreshing {
+                    // The refresh answer omits what the first one said (scope, permissions…).
+                    session.metadata.fill_from(&previous.metadata);
+                }
+                return Step::Done(session);
+            }
+            Err(error) => error,
+        };
+        if self.refreshing.is_some() && !error.is_retryable() {
+            // The refresh endpoint refused (401 "Invalid or expired token", or anything else a
+            // retry cannot fix): fall back to a full authentication, which is not a retry.
+            self.refreshing = None;
+            return Step::Send {
+                request: self.provider.authenticate_request(),
+                delay_ms: 0,
+            };
+        }
+        match self.policy.decide(self.retries, error, jitter) {
+            Ok(delay_ms) => {
+                self.retries += 1;
+                let request = match self.refreshing {
+                    Some(session) => self.provider.refresh_request(session),
+                    None => None,
+                }
+                .unwrap_or_else(|| self.provider.authenticate_request());
+                Step::Send { request, delay_ms }
+            }
+            Err(error) => Step::Failed(error),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ErrorCode, Options, RawOptions};
+
+    const NOW: u64 = 1_700_000_000_000;
+
+    fn pv() -> Options {
+        Options::resolve(
+            RawOptions {
+                provider: Some("puppetvendors".into()),
+                api_key: Some("vk_test_abc".into()),
+                max_retries: Some(2.0),
+                ..Default::default()
+            },
+            &|_| None,
+        )
+        .unwrap()
+    }
+
+    fn ok_body(token: &str) -> HttpResponse {
+        HttpResponse::new(
+            200,
+            format!(r#"{{"success":true,"data":{{"token":"{token}","expiresIn":3600,"permissions":["orders:read"]}}}}"#),
+        )
+    }
+
+    fn path(step: &Step) -> String {
+        match step {
+            Step::Send { request, .. } => request.url.path().to_owned(),
+            other => panic!("expected a request, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn retries_transient_failures_then_succeeds() {
+        let o = pv();
+        let mut ex = Exchange::new(&*o.provider, o.retry, None);
+        assert_eq!(ex.start().url.path(), "/v2/authenticate");
+        let step = ex.on_outcome(Ok(HttpResponse::new(503, "")), NOW, 0.5);
+        assert!(matches!(step, Step::Send { delay_ms: 125, .. }), "{step:?}");
+        let step = ex.on_outcome(Err(Error::new(ErrorCode::Timeout, "t")), NOW, 0.5);
+        assert!(matches!(step, Step::Send { delay_ms: 250, .. }), "{step:?}");
+        assert!(matches!(ex.on_outcome(Ok(ok_body("tok-1")), NOW, 0.5), Step::Done(_)));
+    }
+
+    #[test]
+    fn gives_up_after_max_retries() {
+        let o = pv();
+        let mut ex = Exchange::new(&*o.provider, o.retry, None);
+        ex.start();
+        for _ in 0..2 {
+            assert!(matches!(ex.on_outcome(Ok(HttpResponse::new(500, "")), NOW, 0.0), Step::Send { .. }));
+        }
+        match ex.on_outcome(Ok(HttpResponse::new(500, "")), NOW, 0.0) {
+            Step::Failed(e) => assert_eq!((e.code(), e.status()), (ErrorCode::ServerError, Some(500))),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn unauthorized_is_final_at_once() {
+        let o = pv();
+        let mut ex = Exchange::new(&*o.provider, o.retry, None);
+        ex.start();
+        let step = ex.on_outcome(Ok(HttpResponse::new(401, "{}")), NOW, 0.0);
+        assert!(matches!(step, Step::Failed(ref e) if e.code() == ErrorCode::Unauthorized));
+    }
+
+    #[test]
+    fn refresh_falls_back_to_authenticate_on_401_and_keeps_metadata() {
+        let o = pv();
+        let Step::Done(first) = Exchange::new(&*o.provider, o.retry, None).on_outcome(Ok(ok_body("tok-1")), NOW, 0.0) else {
+            panic!()
+        };
+        let mut ex = Exchange::new(&*o.provider, o.retry, Some(&first));
+        let req = ex.start();
+        assert_eq!(req.url.path(), "/v2/refresh-token");
+        assert!(req.headers.iter().any(|h| h.name() == "x-access-token" && h.value() == "tok-1"));
+        let step = ex.on_outcome(Ok(HttpResponse::new(401, r#"{"success":false}"#)), NOW, 0.0);
+        assert_eq!(path(&step), "/v2/authenticate");
+        assert!(!ex.is_refreshing());
+
+        let mut ex = Exchange::new(&*o.provider, o.retry, Some(&first));
+        ex.start();
+        let refreshed = HttpResponse::new(200, r#"{"success":true,"data":{"token":"tok-2","expiresIn":60}}"#);
+        let Step::Done(s) = ex.on_outcome(Ok(refreshed), NOW, 0.0) else { panic!() };
+        assert_eq!(s.metadata.permissions, Some(vec!["orders:read".to_owned()]));
+        assert_eq!(s.expires_at_ms, NOW + 60_000);
+    }
+
+    #[test]
+    fn a_transient_refresh_failure_retries_the_refresh() {
+        let o = pv();
+        let Step::Done(first) = Exchange::new(&*o.provider, o.retry, None).on_outcome(Ok(ok_body("tok-1")), NOW, 0.0) else {
+            panic!()
+        };
+        let mut ex = Exchange::new(&*o.provider, o.retry, Some(&first));
+        ex.start();
+        let step = ex.on_outcome(Ok(HttpResponse::new(502, "")), NOW, 0.0);
+        assert_eq!(path(&step), "/v2/refresh-token");
+    }
+}

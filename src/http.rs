@@ -1,0 +1,138 @@
+//! Request and response *descriptions*: what the core asks a transport to send and what the
+//! transport hands back. No sockets here.
+
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
+use std::fmt;
+use url::Url;
+
+/// Largest response body the core will look at. Token answers are a few hundred bytes; a
+/// transport stops reading past this and reports `INVALID_RESPONSE` instead of buffering more.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// One request header. Credential-bearing values are [`Header::Sensitive`]: transports must mark
+/// them sensitive (so HTTP/2 HPACK never indexes them) and `Debug` prints them redacted.
+pub enum Header {
+    Plain(&'static str, String),
+    Sensitive(&'static str, SecretString),
+}
+
+impl Header {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Plain(name, _) | Self::Sensitive(name, _) => name,
+        }
+    }
+
+    pub fn value(&self) -> &str {
+        match self {
+            Self::Plain(_, value) => value,
+            Self::Sensitive(_, value) => value.expose_secret(),
+        }
+    }
+
+    pub fn is_sensitive(&self) -> bool {
+        matches!(self, Self::Sensitive(..))
+    }
+}
+
+impl fmt::Debug for Header {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Plain(name, value) => write!(f, "{name}: {value}"),
+            Self::Sensitive(name, _) => write!(f, "{name}: [redacted]"),
+        }
+    }
+}
+
+/// A `POST` to an auth endpoint. The body may carry credentials (PuppetVendors' `apiKey`), so it
+/// is a secret too.
+#[derive(Debug)]
+pub struct HttpRequest {
+    pub url: Url,
+    pub headers: Vec<Header>,
+    pub body: SecretSlice<u8>,
+}
+
+impl HttpRequest {
+    pub fn post_json(url: Url, body: Vec<u8>) -> Self {
+        Self {
+            url,
+            headers: vec![
+                Header::Plain("content-type", "application/json".into()),
+                Header::Plain("accept", "application/json".into()),
+            ],
+            body: body.into(),
+        }
+    }
+
+    pub fn header(mut self, header: Header) -> Self {
+        self.headers.push(header);
+        self
+    }
+
+    pub fn method(&self) -> &'static str {
+        "POST"
+    }
+}
+
+/// What came back: status, headers (names lower-cased by the transport or not; lookups ignore
+/// case) and at most [`MAX_BODY_BYTES`] of body.
+#[derive(Debug, Clone, Default)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+        }
+    }
+
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// First header of that name, ignoring ASCII case.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_sensitive_headers_and_body() {
+        let req = HttpRequest::post_json(
+            Url::parse("https://example.test/auth").unwrap(),
+            b"{\"apiKey\":\"vk_test_SECRETVALUE\"}".to_vec(),
+        )
+        .header(Header::Sensitive("secretkey", "SECRETVALUE".into()));
+        let printed = format!("{req:?}");
+        assert!(!printed.contains("SECRETVALUE"), "{printed}");
+        assert!(printed.contains("secretkey: [redacted]"), "{printed}");
+        assert!(printed.contains("content-type: application/json"));
+    }
+
+    #[test]
+    fn header_lookup_ignores_case() {
+        let res = HttpResponse::new(429, "").with_header("Retry-After", "3");
+        assert_eq!(res.header("retry-after"), Some("3"));
+        assert_eq!(res.header("x-missing"), None);
+        assert!(!res.is_success());
+    }
+}

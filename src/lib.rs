@@ -1,0 +1,31 @@
+//! vendor-auth: trade a vendor marketplace API's long-lived keys for short-lived JWTs.
+//!
+//! The crate is split in two on purpose:
+//! - a sans-IO core (everything outside `native`): providers build request *descriptions* and
+//!   parse response *descriptions*; the exchange state machine decides retries and fallbacks.
+//!   It reads no clock and touches no socket, so it builds for `wasm32-unknown-unknown` too.
+//! - `native` (default feature): the reqwest/tokio transport that drives the core, and the one
+//!   Node-API binding module.
+
+mod error;
+mod exchange;
+mod expiry;
+mod http;
+mod options;
+pub mod provider;
+mod redact;
+mod retry;
+mod session;
+
+#[cfg(feature = "native")]
+mod native;
+
+pub use error::{Error, ErrorCode};
+pub use exchange::{Exchange, Step};
+pub use expiry::{jwt_exp_ms, parse_http_date_ms, resolve_expiry, MAX_TOKEN_LIFETIME_MS};
+pub use http::{Header, HttpRequest, HttpResponse, MAX_BODY_BYTES};
+pub use options::{Environment, Options, RawOptions, KNOWN_OPTIONS};
+pub use provider::{Provider, TokenHeader};
+pub use redact::{scrub, token_preview};
+pub use retry::{parse_retry_after_ms, RetryPolicy};
+pub use session::{Session, SessionMetadata};

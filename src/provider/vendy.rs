@@ -1,0 +1,274 @@
+//! Vendy: `POST {base}/auth` with `AccessKey`/`SecretKey` headers (or, for legacy accounts,
+//! HTTP Basic with the registered e-mail and password); answers `{ token, expiryTime }` where
+//! `expiryTime` is an HTTP-date. Tokens travel as `Authorization: Bearer`. No refresh endpoint:
+//! a new token means a new exchange.
+
+use super::{json_type, token_field, Config, Provider, Spec, TokenHeader};
+use crate::expiry::{jwt_exp_ms, parse_http_date_ms, resolve_expiry};
+use crate::{Error, Header, HttpRequest, Session, SessionMetadata};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value};
+use url::Url;
+
+pub(super) const SPEC: Spec = Spec {
+    id: "vendy",
+    production_url: "https://api.vendy.money",
+    staging_url: "https://api.staging.vendy.money",
+    build,
+};
+
+#[derive(Debug)]
+enum Credentials {
+    /// The current scheme: the dashboard's Settings > API keys.
+    Keys {
+        access_key: SecretString,
+        secret_key: SecretString,
+    },
+    /// The legacy scheme: registered e-mail and password as HTTP Basic.
+    Password {
+        username: SecretString,
+        password: SecretString,
+    },
+}
+
+#[derive(Debug)]
+struct Vendy {
+    base_url: Url,
+    credentials: Credentials,
+}
+
+fn build(config: Config<'_>) -> Result<Box<dyn Provider>, Error> {
+    let raw = config.raw;
+    if raw.api_key.is_some() || raw.shop_domain.is_some() {
+        return Err(Error::invalid_options(
+            "apiKey and shopDomain are PuppetVendors options; Vendy takes accessKey and secretKey",
+        ));
+    }
+    let credentials = if raw.username.is_some() || raw.password.is_some() {
+        if raw.access_key.is_some() || raw.secret_key.is_some() {
+            return Err(Error::invalid_options(
+                "give Vendy either accessKey/secretKey or username/password (legacy), not both",
+            ));
+        }
+        match (raw.username.clone(), raw.password.clone()) {
+            (Some(username), Some(password)) => Credentials::Password { username, password },
+            _ => {
+                return Err(Error::invalid_options(
+                    "Vendy's legacy login needs both username (the registered e-mail) and password",
+                ))
+            }
+        }
+    } else {
+        let access = config.secret(&raw.access_key, "VENDY_ACCESS_KEY");
+        let secret = config.secret(&raw.secret_key, "VENDY_SECRET_KEY");
+        match (access, secret) {
+            (Some(access_key), Some(secret_key)) => Credentials::Keys { access_key, secret_key },
+            (access, _) => {
+                let missing = if access.is_none() { "accessKey" } else { "secretKey" };
+                return Err(Error::invalid_options(format!(
+                    "Vendy needs accessKey and secretKey: {missing} is missing (pass it as an option or set VENDY_ACCESS_KEY / VENDY_SECRET_KEY)"
+                )));
+            }
+        }
+    };
+    Ok(Box::new(Vendy {
+        base_url: config.base_url,
+        credentials,
+    }))
+}
+
+impl Provider for Vendy {
+    fn id(&self) -> &'static str {
+        SPEC.id
+    }
+
+    fn name(&self) -> &'static str {
+        "Vendy"
+    }
+
+    fn base_url(&self) -> &Url {
+        &self.base_url
+    }
+
+    fn token_header(&self) -> TokenHeader {
+        TokenHeader::Bearer
+    }
+
+    fn credentials_hint(&self) -> &'static str {
+        match self.credentials {
+            Credentials::Keys { .. } => "Check accessKey and secretKey (VENDY_ACCESS_KEY / VENDY_SECRET_KEY) against the dashboard's Settings > API page, and that the account is activated.",
+            Credentials::Password { .. } => "Check username (the registered e-mail) and password, and that the account is activated.",
+        }
+    }
+
+    fn secrets(&self) -> Vec<&SecretString> {
+        match &self.credentials {
+            Credentials::Keys { access_key, secret_key } => vec![access_key, secret_key],
+            Credentials::Password { username, password } => vec![username, password],
+        }
+    }
+
+    fn authenticate_request(&self) -> HttpRequest {
+        let url = self.base_url.join("auth").expect("a fixed relative path joins");
+        let request = HttpRequest::post_json(url, b"{}".to_vec());
+        match &self.credentials {
+            Credentials::Keys { access_key, secret_key } => request
+                .header(Header::Sensitive("AccessKey", access_key.clone()))
+                .header(Header::Sensitive("SecretKey", secret_key.clone())),
+            Credentials::Password { username, password } => {
+                let pair = format!("{}:{}", username.expose_secret(), password.expose_secret());
+                let basic = format!("Basic {}", STANDARD.encode(pair));
+                request.header(Header::Sensitive("Authorization", basic.into()))
+            }
+        }
+    }
+
+    fn parse_session(&self, body: &Map<String, Value>, received_at_ms: u64) -> Result<Session, Error> {
+        let token = token_field(SPEC.id, body, "token")?;
+        let stated = match body.get("expiryTime") {
+            Some(Value::String(date)) => Some(parse_http_date_ms(date).ok_or_else(|| {
+                Error::invalid_response(SPEC.id, "'expiryTime' is not an HTTP-date")
+            })?),
+            None | Some(Value::Null) => None,
+            Some(other) => {
+                return Err(Error::invalid_response(
+                    SPEC.id,
+                    format!("'expiryTime' is {}, not an HTTP-date string", json_type(other)),
+                ))
+            }
+        };
+        // Vendy's docs and sample disagree on the lifetime, so nothing is assumed: with no
+        // expiryTime the JWT's own `exp` must say it.
+        let stated = stated
+            .or_else(|| jwt_exp_ms(token.expose_secret()))
+            .ok_or_else(|| {
+                Error::invalid_response(SPEC.id, "no 'expiryTime' and the token carries no 'exp'")
+            })?;
+        let expires_at_ms = resolve_expiry(SPEC.id, stated, token.expose_secret(), received_at_ms)?;
+        Ok(Session {
+            provider: SPEC.id,
+            token,
+            expires_at_ms,
+            header: self.token_header(),
+            metadata: SessionMetadata::default(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expiry::tests::jwt_with_exp;
+    use crate::{ErrorCode, HttpResponse, Options, RawOptions};
+
+    const NOW: u64 = 1_688_077_751_000; // 2023-06-29 22:29:11 UTC
+
+    fn provider(raw: RawOptions, env: &dyn Fn(&str) -> Option<String>) -> Result<Box<dyn Provider>, Error> {
+        Options::resolve(RawOptions { provider: Some("vendy".into()), ..raw }, env).map(|o| o.provider)
+    }
+
+    fn keys() -> Box<dyn Provider> {
+        provider(
+            RawOptions {
+                access_key: Some("AK-1234".into()),
+                secret_key: Some("SK-5678".into()),
+                ..Default::default()
+            },
+            &|_| None,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn authenticate_request_sends_key_headers_and_empty_json() {
+        let req = keys().authenticate_request();
+        assert_eq!(req.method(), "POST");
+        assert_eq!(req.url.as_str(), "https://api.vendy.money/auth");
+        assert_eq!(req.body.expose_secret(), b"{}");
+        let get = |n: &str| req.headers.iter().find(|h| h.name() == n).map(|h| (h.value().to_owned(), h.is_sensitive()));
+        assert_eq!(get("AccessKey"), Some(("AK-1234".into(), true)));
+        assert_eq!(get("SecretKey"), Some(("SK-5678".into(), true)));
+        assert_eq!(get("content-type"), Some(("application/json".into(), false)));
+    }
+
+    #[test]
+    fn legacy_login_is_http_basic() {
+        let p = provider(
+            RawOptions {
+                username: Some("merchant@example.com".into()),
+                password: Some("pw".into()),
+                ..Default::default()
+            },
+            &|_| None,
+        )
+        .unwrap();
+        let req = p.authenticate_request();
+        let auth = req.headers.iter().find(|h| h.name() == "Authorization").unwrap();
+        assert_eq!(auth.value(), format!("Basic {}", STANDARD.encode("merchant@example.com:pw")));
+    }
+
+    #[test]
+    fn credentials_default_from_the_environment() {
+        let env = |name: &str| match name {
+            "VENDY_ACCESS_KEY" => Some("AK-env".to_owned()),
+            "VENDY_SECRET_KEY" => Some("SK-env".to_owned()),
+            _ => None,
+        };
+        let req = provider(RawOptions::default(), &env).unwrap().authenticate_request();
+        assert_eq!(req.headers[2].value(), "AK-env");
+        let e = provider(RawOptions::default(), &|_| None).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidOptions);
+        assert!(e.message().contains("accessKey is missing"), "{}", e.message());
+    }
+
+    #[test]
+    fn parses_the_documented_answer_taking_the_earlier_expiry() {
+        let token = jwt_with_exp(1_688_682_551);
+        let body = format!(r#"{{"token":"{token}","expiryTime":"Thu, 06 Jul 2023 22:35:51 GMT"}}"#);
+        let s = keys().parse_response(&HttpResponse::new(200, body), NOW).unwrap();
+        assert_eq!(s.expires_at_ms, 1_688_682_551_000);
+        assert_eq!(s.header.name(), "Authorization");
+        assert_eq!(s.header_value().expose_secret(), format!("Bearer {token}"));
+    }
+
+    #[test]
+    fn answer_problems_are_invalid_responses_that_say_what_was_wrong() {
+        let p = keys();
+        for (body, why) in [
+            ("not json", "not JSON"),
+            ("[]", "JSON an array"),
+            (r#"{"expiryTime":"Thu, 06 Jul 2023 22:35:51 GMT"}"#, "'token' is missing"),
+            (r#"{"token":"opaque","expiryTime":"tomorrow"}"#, "not an HTTP-date"),
+            (r#"{"token":"opaque","expiryTime":1}"#, "a number"),
+            (r#"{"token":"opaque"}"#, "no 'expiryTime'"),
+            (r#"{"token":"opaque","expiryTime":"Thu, 06 Jul 2000 22:35:51 GMT"}"#, "already expired"),
+        ] {
+            let e = p.parse_response(&HttpResponse::new(200, body), NOW).unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidResponse, "{body}");
+            assert!(e.message().contains(why), "{} !~ {why}", e.message());
+        }
+    }
+
+    #[test]
+    fn documented_errors_map_to_codes_with_the_vendor_message() {
+        let p = keys();
+        let e = p.parse_response(&HttpResponse::new(401, r#"{"message":"incorrect password"}"#), NOW).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::Unauthorized);
+        assert_eq!(e.status(), Some(401));
+        assert_eq!(e.vendor_message(), Some("incorrect password"));
+        assert!(e.message().contains("VENDY_ACCESS_KEY"), "{}", e.message());
+        let e = p.parse_response(&HttpResponse::new(400, r#"{"message":"data invalid"}"#), NOW).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::BadRequest);
+    }
+
+    #[test]
+    fn an_echoed_secret_is_scrubbed_from_the_vendor_message() {
+        let e = keys()
+            .parse_response(&HttpResponse::new(401, r#"{"message":"bad key SK-5678"}"#), NOW)
+            .unwrap_err();
+        assert_eq!(e.vendor_message(), Some("bad key [redacted]"));
+        assert!(!e.message().contains("SK-5678"));
+    }
+}
