@@ -83,6 +83,9 @@ pub struct Error {
     vendor_message: Option<String>,
     vendor_code: Option<String>,
     retry_after_ms: Option<u64>,
+    /// Set for failures of a retryable kind that trying again cannot fix (an untrusted
+    /// certificate is a `NETWORK` error, but the same certificate comes back every time).
+    permanent: bool,
 }
 
 impl Error {
@@ -95,6 +98,7 @@ impl Error {
             vendor_message: None,
             vendor_code: None,
             retry_after_ms: None,
+            permanent: false,
         }
     }
 
@@ -131,6 +135,12 @@ impl Error {
         self
     }
 
+    /// Mark as not worth retrying, whatever the code.
+    pub fn permanent(mut self) -> Self {
+        self.permanent = true;
+        self
+    }
+
     /// Replace the message, keeping every field (used to add context such as a give-up reason).
     pub fn with_message(mut self, message: impl Into<String>) -> Self {
         self.message = message.into();
@@ -162,6 +172,9 @@ impl Error {
     /// Whether trying the same request again may succeed: connection failures, timeouts, 429,
     /// and the 5xx statuses that mean "temporarily unavailable". 400/401/403 never are.
     pub fn is_retryable(&self) -> bool {
+        if self.permanent {
+            return false;
+        }
         match self.code {
             ErrorCode::Network | ErrorCode::Timeout | ErrorCode::RateLimited => true,
             ErrorCode::ServerError => matches!(self.status, Some(500 | 502 | 503 | 504)),
@@ -199,5 +212,8 @@ mod tests {
         assert!(Error::new(ErrorCode::Timeout, "t").is_retryable());
         assert!(Error::new(ErrorCode::Network, "n").is_retryable());
         assert!(!Error::new(ErrorCode::InvalidResponse, "i").is_retryable());
+        assert!(!Error::new(ErrorCode::Network, "bad certificate")
+            .permanent()
+            .is_retryable());
     }
 }

@@ -29,7 +29,11 @@ pub struct Exchange<'a> {
 impl<'a> Exchange<'a> {
     /// Start an exchange. With `current` (a session that is still valid) and a vendor that has a
     /// refresh endpoint, the refresh endpoint is tried first.
-    pub fn new(provider: &'a dyn Provider, policy: RetryPolicy, current: Option<&'a Session>) -> Self {
+    pub fn new(
+        provider: &'a dyn Provider,
+        policy: RetryPolicy,
+        current: Option<&'a Session>,
+    ) -> Self {
         Self {
             provider,
             policy,
@@ -40,7 +44,10 @@ impl<'a> Exchange<'a> {
 
     /// The first request to send.
     pub fn start(&mut self) -> HttpRequest {
-        if let Some(request) = self.refreshing.and_then(|s| self.provider.refresh_request(s)) {
+        if let Some(request) = self
+            .refreshing
+            .and_then(|s| self.provider.refresh_request(s))
+        {
             return request;
         }
         self.refreshing = None;
@@ -119,7 +126,9 @@ mod tests {
     fn ok_body(token: &str) -> HttpResponse {
         HttpResponse::new(
             200,
-            format!(r#"{{"success":true,"data":{{"token":"{token}","expiresIn":3600,"permissions":["orders:read"]}}}}"#),
+            format!(
+                r#"{{"success":true,"data":{{"token":"{token}","expiresIn":3600,"permissions":["orders:read"]}}}}"#
+            ),
         )
     }
 
@@ -139,7 +148,10 @@ mod tests {
         assert!(matches!(step, Step::Send { delay_ms: 125, .. }), "{step:?}");
         let step = ex.on_outcome(Err(Error::new(ErrorCode::Timeout, "t")), NOW, 0.5);
         assert!(matches!(step, Step::Send { delay_ms: 250, .. }), "{step:?}");
-        assert!(matches!(ex.on_outcome(Ok(ok_body("tok-1")), NOW, 0.5), Step::Done(_)));
+        assert!(matches!(
+            ex.on_outcome(Ok(ok_body("tok-1")), NOW, 0.5),
+            Step::Done(_)
+        ));
     }
 
     #[test]
@@ -148,10 +160,15 @@ mod tests {
         let mut ex = Exchange::new(&*o.provider, o.retry, None);
         ex.start();
         for _ in 0..2 {
-            assert!(matches!(ex.on_outcome(Ok(HttpResponse::new(500, "")), NOW, 0.0), Step::Send { .. }));
+            assert!(matches!(
+                ex.on_outcome(Ok(HttpResponse::new(500, "")), NOW, 0.0),
+                Step::Send { .. }
+            ));
         }
         match ex.on_outcome(Ok(HttpResponse::new(500, "")), NOW, 0.0) {
-            Step::Failed(e) => assert_eq!((e.code(), e.status()), (ErrorCode::ServerError, Some(500))),
+            Step::Failed(e) => {
+                assert_eq!((e.code(), e.status()), (ErrorCode::ServerError, Some(500)))
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -168,21 +185,31 @@ mod tests {
     #[test]
     fn refresh_falls_back_to_authenticate_on_401_and_keeps_metadata() {
         let o = pv();
-        let Step::Done(first) = Exchange::new(&*o.provider, o.retry, None).on_outcome(Ok(ok_body("tok-1")), NOW, 0.0) else {
+        let Step::Done(first) =
+            Exchange::new(&*o.provider, o.retry, None).on_outcome(Ok(ok_body("tok-1")), NOW, 0.0)
+        else {
             panic!()
         };
         let mut ex = Exchange::new(&*o.provider, o.retry, Some(&first));
         let req = ex.start();
         assert_eq!(req.url.path(), "/v2/refresh-token");
-        assert!(req.headers.iter().any(|h| h.name() == "x-access-token" && h.value() == "tok-1"));
+        assert!(req
+            .headers
+            .iter()
+            .any(|h| h.name() == "x-access-token" && h.value() == "tok-1"));
         let step = ex.on_outcome(Ok(HttpResponse::new(401, r#"{"success":false}"#)), NOW, 0.0);
         assert_eq!(path(&step), "/v2/authenticate");
         assert!(!ex.is_refreshing());
 
         let mut ex = Exchange::new(&*o.provider, o.retry, Some(&first));
         ex.start();
-        let refreshed = HttpResponse::new(200, r#"{"success":true,"data":{"token":"tok-2","expiresIn":60}}"#);
-        let Step::Done(s) = ex.on_outcome(Ok(refreshed), NOW, 0.0) else { panic!() };
+        let refreshed = HttpResponse::new(
+            200,
+            r#"{"success":true,"data":{"token":"tok-2","expiresIn":60}}"#,
+        );
+        let Step::Done(s) = ex.on_outcome(Ok(refreshed), NOW, 0.0) else {
+            panic!()
+        };
         assert_eq!(s.metadata.permissions, Some(vec!["orders:read".to_owned()]));
         assert_eq!(s.expires_at_ms, NOW + 60_000);
     }
@@ -190,7 +217,9 @@ mod tests {
     #[test]
     fn a_transient_refresh_failure_retries_the_refresh() {
         let o = pv();
-        let Step::Done(first) = Exchange::new(&*o.provider, o.retry, None).on_outcome(Ok(ok_body("tok-1")), NOW, 0.0) else {
+        let Step::Done(first) =
+            Exchange::new(&*o.provider, o.retry, None).on_outcome(Ok(ok_body("tok-1")), NOW, 0.0)
+        else {
             panic!()
         };
         let mut ex = Exchange::new(&*o.provider, o.retry, Some(&first));

@@ -94,12 +94,18 @@ pub(crate) mod tests {
             Some(1_688_682_951_000)
         );
         assert_eq!(parse_http_date_ms("not a date"), None);
-        assert_eq!(format_http_date(1_688_682_951_000), "Thu, 06 Jul 2023 22:35:51 GMT");
+        assert_eq!(
+            format_http_date(1_688_682_951_000),
+            "Thu, 06 Jul 2023 22:35:51 GMT"
+        );
     }
 
     #[test]
     fn reads_jwt_exp_and_ignores_non_jwts() {
-        assert_eq!(jwt_exp_ms(&jwt_with_exp(1_688_682_551)), Some(1_688_682_551_000));
+        assert_eq!(
+            jwt_exp_ms(&jwt_with_exp(1_688_682_551)),
+            Some(1_688_682_551_000)
+        );
         assert_eq!(jwt_exp_ms("opaque-token"), None);
         assert_eq!(jwt_exp_ms("a.!!!.c"), None);
         assert_eq!(jwt_exp_ms("a.b.c.d"), None);
@@ -122,9 +128,16 @@ pub(crate) mod tests {
         let now = 1_700_000_000_000;
         let past = resolve_expiry("vendy", now - 1, "opaque", now).unwrap_err();
         assert_eq!(past.code(), ErrorCode::InvalidResponse);
-        assert!(past.message().contains("already expired"), "{}", past.message());
+        assert!(
+            past.message().contains("already expired"),
+            "{}",
+            past.message()
+        );
         let far = resolve_expiry("vendy", now + 2 * MAX_TOKEN_LIFETIME_MS, "opaque", now);
         assert_eq!(far.unwrap_err().code(), ErrorCode::InvalidResponse);
-        assert_eq!(resolve_expiry("vendy", now + 1000, "opaque", now), Ok(now + 1000));
+        assert_eq!(
+            resolve_expiry("vendy", now + 1000, "opaque", now),
+            Ok(now + 1000)
+        );
     }
 }

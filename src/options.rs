@@ -144,7 +144,10 @@ impl Options {
 /// paths join under it (`…/v2` + `authenticate` → `…/v2/authenticate`).
 pub fn parse_base_url(text: &str) -> Result<Url, Error> {
     let mut url = Url::parse(text.trim()).map_err(|e| {
-        Error::invalid_options(format!("baseUrl '{}' is not a valid URL ({e})", printable(text)))
+        Error::invalid_options(format!(
+            "baseUrl '{}' is not a valid URL ({e})",
+            printable(text)
+        ))
     })?;
     if url.scheme() != "https" {
         return Err(Error::new(
@@ -161,7 +164,9 @@ pub fn parse_base_url(text: &str) -> Result<Url, Error> {
         ));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::invalid_options("baseUrl must not have a query or fragment"));
+        return Err(Error::invalid_options(
+            "baseUrl must not have a query or fragment",
+        ));
     }
     if !url.path().ends_with('/') {
         let path = format!("{}/", url.path());
@@ -218,7 +223,10 @@ mod tests {
         let mut raw = vendy();
         raw.environment = Some("staging".into());
         let o = Options::resolve(raw, &no_env).unwrap();
-        assert_eq!(o.provider.base_url().as_str(), "https://api.staging.vendy.money/");
+        assert_eq!(
+            o.provider.base_url().as_str(),
+            "https://api.staging.vendy.money/"
+        );
         let mut raw = vendy();
         raw.base_url = Some("https://127.0.0.1:8443/v2".into());
         let o = Options::resolve(raw, &no_env).unwrap();
@@ -236,9 +244,13 @@ mod tests {
 
     #[test]
     fn bad_values_are_invalid_options_naming_the_option() {
-        let cases: Vec<(fn(&mut RawOptions), &str)> = vec![
+        type Case = (fn(&mut RawOptions), &'static str);
+        let cases: Vec<Case> = vec![
             (|r| r.provider = None, "provider is required"),
-            (|r| r.provider = Some("acme".into()), "unknown provider 'acme'"),
+            (
+                |r| r.provider = Some("acme".into()),
+                "unknown provider 'acme'",
+            ),
             (|r| r.environment = Some("dev".into()), "environment"),
             (|r| r.timeout_ms = Some(0.0), "timeoutMs"),
             (|r| r.timeout_ms = Some(1.5), "timeoutMs"),
@@ -246,7 +258,10 @@ mod tests {
             (|r| r.max_retry_delay_ms = Some(f64::NAN), "maxRetryDelayMs"),
             (|r| r.ca_cert = Some("not pem".into()), "caCert"),
             (|r| r.base_url = Some("::".into()), "not a valid URL"),
-            (|r| r.base_url = Some("https://u:p@host".into()), "credentials"),
+            (
+                |r| r.base_url = Some("https://u:p@host".into()),
+                "credentials",
+            ),
         ];
         for (mutate, needle) in cases {
             let mut raw = vendy();

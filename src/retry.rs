@@ -119,7 +119,10 @@ mod tests {
             (ErrorCode::Unauthorized, 401),
             (ErrorCode::Forbidden, 403),
         ] {
-            assert_eq!(p.decide(0, err(code, status), 0.5).unwrap_err().code(), code);
+            assert_eq!(
+                p.decide(0, err(code, status), 0.5).unwrap_err().code(),
+                code
+            );
         }
     }
 
@@ -128,8 +131,14 @@ mod tests {
         let p = RetryPolicy::new(2, 30_000);
         assert!(p.decide(0, err(ErrorCode::ServerError, 503), 0.5).is_ok());
         assert!(p.decide(1, err(ErrorCode::ServerError, 500), 0.5).is_ok());
-        let last = p.decide(2, err(ErrorCode::ServerError, 500), 0.5).unwrap_err();
-        assert!(last.message().contains("gave up after 2 retries"), "{}", last.message());
+        let last = p
+            .decide(2, err(ErrorCode::ServerError, 500), 0.5)
+            .unwrap_err();
+        assert!(
+            last.message().contains("gave up after 2 retries"),
+            "{}",
+            last.message()
+        );
         assert!(p.once().decide(0, err(ErrorCode::Timeout, 0), 0.5).is_err());
     }
 
@@ -148,8 +157,14 @@ mod tests {
     fn parses_both_retry_after_forms() {
         let now = 1_688_682_941_000; // 10 s before the date below
         assert_eq!(parse_retry_after_ms("7", now), Some(7000));
-        assert_eq!(parse_retry_after_ms("Thu, 06 Jul 2023 22:35:51 GMT", now), Some(10_000));
-        assert_eq!(parse_retry_after_ms("Thu, 06 Jul 2000 22:35:51 GMT", now), Some(0));
+        assert_eq!(
+            parse_retry_after_ms("Thu, 06 Jul 2023 22:35:51 GMT", now),
+            Some(10_000)
+        );
+        assert_eq!(
+            parse_retry_after_ms("Thu, 06 Jul 2000 22:35:51 GMT", now),
+            Some(0)
+        );
         assert_eq!(parse_retry_after_ms("soon", now), None);
     }
 }

@@ -97,10 +97,10 @@ function oversizedSource(n) {
   };
 }
 
-/** Encodes a scripted or normal body: strings/Buffers verbatim, anything else as JSON. */
+/** Encodes a scripted or normal body: strings/bytes verbatim, anything else as JSON. */
 function encodeBody(body) {
   if (body === undefined) return Buffer.alloc(0);
-  if (Buffer.isBuffer(body)) return body;
+  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   return Buffer.from(typeof body === 'string' ? body : JSON.stringify(body), 'utf8');
 }
 

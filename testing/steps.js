@@ -14,9 +14,9 @@ const isNonNegativeInt = (v) => Number.isSafeInteger(v) && v >= 0;
 const VALIDATORS = {
   status: (v) => (Number.isInteger(v) && v >= 100 && v <= 599 ? null : 'an integer HTTP status (100-599)'),
   body: (v) =>
-    typeof v === 'string' || Buffer.isBuffer(v) || (v !== null && typeof v === 'object')
+    typeof v === 'string' || (v !== null && typeof v === 'object') // objects include Buffer/Uint8Array
       ? null
-      : 'a string, Buffer or JSON-serialisable object/array',
+      : 'a string, Buffer/Uint8Array or JSON-serialisable object/array',
   headers: (v) =>
     isPlainObject(v) && Object.values(v).every((h) => ['string', 'number'].includes(typeof h) || Array.isArray(h))
       ? null

@@ -1,6 +1,6 @@
 'use strict';
-// Normal (un-faulted) behaviour of the mocked vendor endpoints, following
-// /work/shared/vendor-apis.md. Every handler is a pure-ish function
+// Normal (un-faulted) behaviour of the mocked vendor endpoints, following the
+// vendors' documented behaviour. Every handler is a pure-ish function
 // `(ctx, request, step) => { status, body }` where `body` is a JSON value,
 // `ctx` holds the resolved options and the JWT issuer, and `step` may carry
 // token-shaping overrides (lifetimeSec, jwtExpOffsetSec, expiresIn, expiryTime).

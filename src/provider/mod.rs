@@ -122,8 +122,11 @@ pub trait Provider: Send + Sync + fmt::Debug {
         None
     }
     /// Read a 2xx answer (to either request) into a session.
-    fn parse_session(&self, body: &Map<String, Value>, received_at_ms: u64)
-        -> Result<Session, Error>;
+    fn parse_session(
+        &self,
+        body: &Map<String, Value>,
+        received_at_ms: u64,
+    ) -> Result<Session, Error>;
 
     /// Read any answer: a session on 2xx, else the error it stands for.
     fn parse_response(&self, res: &HttpResponse, received_at_ms: u64) -> Result<Session, Error> {
@@ -188,7 +191,11 @@ pub(crate) fn status_error<P: Provider + ?Sized>(p: &P, res: &HttpResponse, now_
         .with_provider(p.id())
         .with_status(status)
         .with_vendor(vendor_message, vendor_code)
-        .with_retry_after_ms(if code == ErrorCode::RateLimited { retry_after_ms } else { None })
+        .with_retry_after_ms(if code == ErrorCode::RateLimited {
+            retry_after_ms
+        } else {
+            None
+        })
 }
 
 /// The vendor's message and code from an error body of any of the shapes seen in the docs:
@@ -253,7 +260,9 @@ pub(crate) fn token_field(
 ) -> Result<SecretString, Error> {
     const MAX_TOKEN_BYTES: usize = 16 * 1024;
     match obj.get(field) {
-        None | Some(Value::Null) => Err(Error::invalid_response(id, format!("'{field}' is missing"))),
+        None | Some(Value::Null) => {
+            Err(Error::invalid_response(id, format!("'{field}' is missing")))
+        }
         Some(Value::String(s)) if s.is_empty() => {
             Err(Error::invalid_response(id, format!("'{field}' is empty")))
         }
@@ -263,9 +272,12 @@ pub(crate) fn token_field(
         )),
         // Visible ASCII only: anything else could not be sent back as a header value (and a CR/LF
         // would be a header injection).
-        Some(Value::String(s)) if !s.bytes().all(|b| b.is_ascii_graphic()) => Err(
-            Error::invalid_response(id, format!("'{field}' has characters not allowed in an HTTP header")),
-        ),
+        Some(Value::String(s)) if !s.bytes().all(|b| b.is_ascii_graphic()) => {
+            Err(Error::invalid_response(
+                id,
+                format!("'{field}' has characters not allowed in an HTTP header"),
+            ))
+        }
         Some(Value::String(s)) => Ok(s.clone().into()),
         Some(other) => Err(Error::invalid_response(
             id,
@@ -301,26 +313,47 @@ mod tests {
         assert_eq!(find("puppetvendors").unwrap().id, "puppetvendors");
         let e = find("Vendy").unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidOptions);
-        assert!(e.message().contains("'vendy', 'puppetvendors'"), "{}", e.message());
+        assert!(
+            e.message().contains("'vendy', 'puppetvendors'"),
+            "{}",
+            e.message()
+        );
     }
 
     #[test]
     fn vendor_messages_are_read_from_every_documented_shape() {
-        let pv = br#"{"success":false,"error":{"message":"Invalid API key","code":"UNAUTHORIZED"}}"#;
+        let pv =
+            br#"{"success":false,"error":{"message":"Invalid API key","code":"UNAUTHORIZED"}}"#;
         assert_eq!(
             vendor_message(pv),
             (Some("Invalid API key".into()), Some("UNAUTHORIZED".into()))
         );
-        assert_eq!(vendor_message(br#"{"message":"data invalid"}"#).0.as_deref(), Some("data invalid"));
-        assert_eq!(vendor_message(br#"{"error":"nope"}"#).0.as_deref(), Some("nope"));
-        assert_eq!(vendor_message(b"incorrect password").0.as_deref(), Some("incorrect password"));
+        assert_eq!(
+            vendor_message(br#"{"message":"data invalid"}"#)
+                .0
+                .as_deref(),
+            Some("data invalid")
+        );
+        assert_eq!(
+            vendor_message(br#"{"error":"nope"}"#).0.as_deref(),
+            Some("nope")
+        );
+        assert_eq!(
+            vendor_message(b"incorrect password").0.as_deref(),
+            Some("incorrect password")
+        );
         assert_eq!(vendor_message(b"<html>502</html>"), (None, None));
         assert_eq!(vendor_message(b"[1]"), (None, None));
     }
 
     #[test]
     fn token_fields_must_be_header_safe_strings() {
-        let obj = |v: Value| serde_json::json!({ "token": v }).as_object().unwrap().clone();
+        let obj = |v: Value| {
+            serde_json::json!({ "token": v })
+                .as_object()
+                .unwrap()
+                .clone()
+        };
         assert!(token_field("x", &obj("abc.def".into()), "token").is_ok());
         for (bad, why) in [
             (Value::Null, "missing"),

@@ -28,9 +28,14 @@ struct PuppetVendors {
 
 fn build(config: Config<'_>) -> Result<Box<dyn Provider>, Error> {
     let raw = config.raw;
-    if [&raw.access_key, &raw.secret_key, &raw.username, &raw.password]
-        .iter()
-        .any(|o| o.is_some())
+    if [
+        &raw.access_key,
+        &raw.secret_key,
+        &raw.username,
+        &raw.password,
+    ]
+    .iter()
+    .any(|o| o.is_some())
     {
         return Err(Error::invalid_options(
             "accessKey/secretKey/username/password are Vendy options; PuppetVendors takes apiKey (and optionally shopDomain)",
@@ -56,7 +61,9 @@ fn build(config: Config<'_>) -> Result<Box<dyn Provider>, Error> {
     if let Some(domain) = &shop_domain {
         let ok = !domain.is_empty()
             && domain.len() <= 253
-            && domain.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+            && domain
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
         if !ok {
             return Err(Error::invalid_options(
                 "shopDomain must be a host name such as 'my-store.myshopify.com'",
@@ -96,7 +103,10 @@ impl Provider for PuppetVendors {
     }
 
     fn authenticate_request(&self) -> HttpRequest {
-        let url = self.base_url.join("authenticate").expect("a fixed relative path joins");
+        let url = self
+            .base_url
+            .join("authenticate")
+            .expect("a fixed relative path joins");
         let mut body = serde_json::Map::new();
         body.insert("apiKey".into(), self.api_key.expose_secret().into());
         if let Some(domain) = &self.shop_domain {
@@ -107,19 +117,31 @@ impl Provider for PuppetVendors {
     }
 
     fn refresh_request(&self, current: &Session) -> Option<HttpRequest> {
-        let url = self.base_url.join("refresh-token").expect("a fixed relative path joins");
+        let url = self
+            .base_url
+            .join("refresh-token")
+            .expect("a fixed relative path joins");
         let request = HttpRequest::post_json(url, b"{}".to_vec())
             .header(Header::Sensitive(HEADER.name(), current.token.clone()));
         Some(request)
     }
 
-    fn parse_session(&self, body: &Map<String, Value>, received_at_ms: u64) -> Result<Session, Error> {
+    fn parse_session(
+        &self,
+        body: &Map<String, Value>,
+        received_at_ms: u64,
+    ) -> Result<Session, Error> {
         if body.get("success") == Some(&Value::Bool(false)) {
-            return Err(Error::invalid_response(SPEC.id, "a 2xx answer says success: false"));
+            return Err(Error::invalid_response(
+                SPEC.id,
+                "a 2xx answer says success: false",
+            ));
         }
         let data = match body.get("data") {
             Some(Value::Object(data)) => data,
-            None | Some(Value::Null) => return Err(Error::invalid_response(SPEC.id, "'data' is missing")),
+            None | Some(Value::Null) => {
+                return Err(Error::invalid_response(SPEC.id, "'data' is missing"))
+            }
             Some(other) => {
                 return Err(Error::invalid_response(
                     SPEC.id,
@@ -130,9 +152,10 @@ impl Provider for PuppetVendors {
         let token = token_field(SPEC.id, data, "token")?;
         let stated = match data.get("expiresIn") {
             Some(Value::Number(n)) => match n.as_f64() {
-                Some(secs) if secs > 0.0 && secs.is_finite() => {
-                    Some(received_at_ms.saturating_add((secs * 1000.0).min(u64::MAX as f64 / 2.0) as u64))
-                }
+                Some(secs) if secs > 0.0 && secs.is_finite() => Some(
+                    received_at_ms
+                        .saturating_add((secs * 1000.0).min(u64::MAX as f64 / 2.0) as u64),
+                ),
                 _ => {
                     return Err(Error::invalid_response(
                         SPEC.id,
@@ -150,7 +173,9 @@ impl Provider for PuppetVendors {
         };
         let stated = stated
             .or_else(|| jwt_exp_ms(token.expose_secret()))
-            .ok_or_else(|| Error::invalid_response(SPEC.id, "no 'expiresIn' and the token carries no 'exp'"))?;
+            .ok_or_else(|| {
+                Error::invalid_response(SPEC.id, "no 'expiresIn' and the token carries no 'exp'")
+            })?;
         let expires_at_ms = resolve_expiry(SPEC.id, stated, token.expose_secret(), received_at_ms)?;
         let permissions = match data.get("permissions") {
             None | Some(Value::Null) => None,
@@ -159,7 +184,9 @@ impl Provider for PuppetVendors {
                     .iter()
                     .map(|p| p.as_str().map(str::to_owned))
                     .collect::<Option<Vec<_>>>()
-                    .ok_or_else(|| Error::invalid_response(SPEC.id, "'permissions' holds a non-string"))?,
+                    .ok_or_else(|| {
+                        Error::invalid_response(SPEC.id, "'permissions' holds a non-string")
+                    })?,
             ),
             Some(other) => {
                 return Err(Error::invalid_response(
@@ -207,10 +234,17 @@ mod tests {
 
     #[test]
     fn authenticate_request_is_json_with_the_key_and_optional_shop() {
-        let req = provider("vk_test_abc", None).unwrap().authenticate_request();
-        assert_eq!(req.url.as_str(), "https://api.puppetvendors.com/v2/authenticate");
+        let req = provider("vk_test_abc", None)
+            .unwrap()
+            .authenticate_request();
+        assert_eq!(
+            req.url.as_str(),
+            "https://api.puppetvendors.com/v2/authenticate"
+        );
         assert_eq!(req.body.expose_secret(), br#"{"apiKey":"vk_test_abc"}"#);
-        let req = provider("vk_live_abc", Some("my-store.myshopify.com")).unwrap().authenticate_request();
+        let req = provider("vk_live_abc", Some("my-store.myshopify.com"))
+            .unwrap()
+            .authenticate_request();
         let body: Value = serde_json::from_slice(req.body.expose_secret()).unwrap();
         assert_eq!(body["shopDomain"], "my-store.myshopify.com");
         assert_eq!(format!("{req:?}").contains("vk_live_abc"), false);
@@ -231,7 +265,10 @@ mod tests {
         let body = format!(
             r#"{{"success":true,"data":{{"token":"{token}","expiresIn":86400,"scope":"vendor","permissions":["orders:read"],"shopDomain":"s.myshopify.com","mode":"test","vendorId":"v1"}}}}"#
         );
-        let s = provider("vk_test_abc", None).unwrap().parse_response(&HttpResponse::new(200, body), NOW).unwrap();
+        let s = provider("vk_test_abc", None)
+            .unwrap()
+            .parse_response(&HttpResponse::new(200, body), NOW)
+            .unwrap();
         assert_eq!(s.expires_at_ms, NOW + 86_400_000);
         assert_eq!(s.header.name(), "x-access-token");
         assert_eq!(s.header_value().expose_secret(), token);
@@ -243,7 +280,10 @@ mod tests {
     #[test]
     fn older_answers_without_permissions_still_parse() {
         let body = r#"{"success":true,"data":{"token":"opaque-token","expiresIn":60}}"#;
-        let s = provider("vk_test_abc", None).unwrap().parse_response(&HttpResponse::new(200, body), NOW).unwrap();
+        let s = provider("vk_test_abc", None)
+            .unwrap()
+            .parse_response(&HttpResponse::new(200, body), NOW)
+            .unwrap();
         assert_eq!(s.expires_at_ms, NOW + 60_000);
         assert_eq!(s.metadata, SessionMetadata::default());
     }
@@ -254,12 +294,26 @@ mod tests {
         for (body, why) in [
             (r#"{"success":true}"#, "'data' is missing"),
             (r#"{"success":true,"data":[]}"#, "'data' is an array"),
-            (r#"{"success":true,"data":{"token":"t-opaque","expiresIn":"86400"}}"#, "'expiresIn' is a string"),
-            (r#"{"success":true,"data":{"token":"t-opaque","expiresIn":-5}}"#, "positive number"),
-            (r#"{"success":true,"data":{"token":"t-opaque","expiresIn":60,"permissions":"all"}}"#, "'permissions' is a string"),
-            (r#"{"success":false,"data":{"token":"t-opaque","expiresIn":60}}"#, "success: false"),
+            (
+                r#"{"success":true,"data":{"token":"t-opaque","expiresIn":"86400"}}"#,
+                "'expiresIn' is a string",
+            ),
+            (
+                r#"{"success":true,"data":{"token":"t-opaque","expiresIn":-5}}"#,
+                "positive number",
+            ),
+            (
+                r#"{"success":true,"data":{"token":"t-opaque","expiresIn":60,"permissions":"all"}}"#,
+                "'permissions' is a string",
+            ),
+            (
+                r#"{"success":false,"data":{"token":"t-opaque","expiresIn":60}}"#,
+                "success: false",
+            ),
         ] {
-            let e = p.parse_response(&HttpResponse::new(200, body), NOW).unwrap_err();
+            let e = p
+                .parse_response(&HttpResponse::new(200, body), NOW)
+                .unwrap_err();
             assert_eq!(e.code(), ErrorCode::InvalidResponse, "{body}");
             assert!(e.message().contains(why), "{} !~ {why}", e.message());
         }
@@ -277,9 +331,15 @@ mod tests {
         assert_eq!(e.code(), ErrorCode::RateLimited);
         assert_eq!(e.retry_after_ms(), Some(12_000));
         assert_eq!(e.vendor_code(), Some("RATE_LIMITED"));
-        let res = HttpResponse::new(401, r#"{"success":false,"error":{"message":"API key revoked","code":"UNAUTHORIZED"}}"#);
+        let res = HttpResponse::new(
+            401,
+            r#"{"success":false,"error":{"message":"API key revoked","code":"UNAUTHORIZED"}}"#,
+        );
         let e = p.parse_response(&res, NOW).unwrap_err();
         assert_eq!(e.code(), ErrorCode::Unauthorized);
-        assert!(e.message().contains("API key revoked") && e.message().contains("PUPPETVENDORS_API_KEY"));
+        assert!(
+            e.message().contains("API key revoked")
+                && e.message().contains("PUPPETVENDORS_API_KEY")
+        );
     }
 }

@@ -64,9 +64,16 @@ fn build(config: Config<'_>) -> Result<Box<dyn Provider>, Error> {
         let access = config.secret(&raw.access_key, "VENDY_ACCESS_KEY");
         let secret = config.secret(&raw.secret_key, "VENDY_SECRET_KEY");
         match (access, secret) {
-            (Some(access_key), Some(secret_key)) => Credentials::Keys { access_key, secret_key },
+            (Some(access_key), Some(secret_key)) => Credentials::Keys {
+                access_key,
+                secret_key,
+            },
             (access, _) => {
-                let missing = if access.is_none() { "accessKey" } else { "secretKey" };
+                let missing = if access.is_none() {
+                    "accessKey"
+                } else {
+                    "secretKey"
+                };
                 return Err(Error::invalid_options(format!(
                     "Vendy needs accessKey and secretKey: {missing} is missing (pass it as an option or set VENDY_ACCESS_KEY / VENDY_SECRET_KEY)"
                 )));
@@ -105,16 +112,25 @@ impl Provider for Vendy {
 
     fn secrets(&self) -> Vec<&SecretString> {
         match &self.credentials {
-            Credentials::Keys { access_key, secret_key } => vec![access_key, secret_key],
+            Credentials::Keys {
+                access_key,
+                secret_key,
+            } => vec![access_key, secret_key],
             Credentials::Password { username, password } => vec![username, password],
         }
     }
 
     fn authenticate_request(&self) -> HttpRequest {
-        let url = self.base_url.join("auth").expect("a fixed relative path joins");
+        let url = self
+            .base_url
+            .join("auth")
+            .expect("a fixed relative path joins");
         let request = HttpRequest::post_json(url, b"{}".to_vec());
         match &self.credentials {
-            Credentials::Keys { access_key, secret_key } => request
+            Credentials::Keys {
+                access_key,
+                secret_key,
+            } => request
                 .header(Header::Sensitive("AccessKey", access_key.clone()))
                 .header(Header::Sensitive("SecretKey", secret_key.clone())),
             Credentials::Password { username, password } => {
@@ -125,7 +141,11 @@ impl Provider for Vendy {
         }
     }
 
-    fn parse_session(&self, body: &Map<String, Value>, received_at_ms: u64) -> Result<Session, Error> {
+    fn parse_session(
+        &self,
+        body: &Map<String, Value>,
+        received_at_ms: u64,
+    ) -> Result<Session, Error> {
         let token = token_field(SPEC.id, body, "token")?;
         let stated = match body.get("expiryTime") {
             Some(Value::String(date)) => Some(parse_http_date_ms(date).ok_or_else(|| {
@@ -135,7 +155,10 @@ impl Provider for Vendy {
             Some(other) => {
                 return Err(Error::invalid_response(
                     SPEC.id,
-                    format!("'expiryTime' is {}, not an HTTP-date string", json_type(other)),
+                    format!(
+                        "'expiryTime' is {}, not an HTTP-date string",
+                        json_type(other)
+                    ),
                 ))
             }
         };
@@ -165,8 +188,18 @@ mod tests {
 
     const NOW: u64 = 1_688_077_751_000; // 2023-06-29 22:29:11 UTC
 
-    fn provider(raw: RawOptions, env: &dyn Fn(&str) -> Option<String>) -> Result<Box<dyn Provider>, Error> {
-        Options::resolve(RawOptions { provider: Some("vendy".into()), ..raw }, env).map(|o| o.provider)
+    fn provider(
+        raw: RawOptions,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Box<dyn Provider>, Error> {
+        Options::resolve(
+            RawOptions {
+                provider: Some("vendy".into()),
+                ..raw
+            },
+            env,
+        )
+        .map(|o| o.provider)
     }
 
     fn keys() -> Box<dyn Provider> {
@@ -187,10 +220,18 @@ mod tests {
         assert_eq!(req.method(), "POST");
         assert_eq!(req.url.as_str(), "https://api.vendy.money/auth");
         assert_eq!(req.body.expose_secret(), b"{}");
-        let get = |n: &str| req.headers.iter().find(|h| h.name() == n).map(|h| (h.value().to_owned(), h.is_sensitive()));
+        let get = |n: &str| {
+            req.headers
+                .iter()
+                .find(|h| h.name() == n)
+                .map(|h| (h.value().to_owned(), h.is_sensitive()))
+        };
         assert_eq!(get("AccessKey"), Some(("AK-1234".into(), true)));
         assert_eq!(get("SecretKey"), Some(("SK-5678".into(), true)));
-        assert_eq!(get("content-type"), Some(("application/json".into(), false)));
+        assert_eq!(
+            get("content-type"),
+            Some(("application/json".into(), false))
+        );
     }
 
     #[test]
@@ -205,8 +246,15 @@ mod tests {
         )
         .unwrap();
         let req = p.authenticate_request();
-        let auth = req.headers.iter().find(|h| h.name() == "Authorization").unwrap();
-        assert_eq!(auth.value(), format!("Basic {}", STANDARD.encode("merchant@example.com:pw")));
+        let auth = req
+            .headers
+            .iter()
+            .find(|h| h.name() == "Authorization")
+            .unwrap();
+        assert_eq!(
+            auth.value(),
+            format!("Basic {}", STANDARD.encode("merchant@example.com:pw"))
+        );
     }
 
     #[test]
@@ -216,18 +264,26 @@ mod tests {
             "VENDY_SECRET_KEY" => Some("SK-env".to_owned()),
             _ => None,
         };
-        let req = provider(RawOptions::default(), &env).unwrap().authenticate_request();
+        let req = provider(RawOptions::default(), &env)
+            .unwrap()
+            .authenticate_request();
         assert_eq!(req.headers[2].value(), "AK-env");
         let e = provider(RawOptions::default(), &|_| None).unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidOptions);
-        assert!(e.message().contains("accessKey is missing"), "{}", e.message());
+        assert!(
+            e.message().contains("accessKey is missing"),
+            "{}",
+            e.message()
+        );
     }
 
     #[test]
     fn parses_the_documented_answer_taking_the_earlier_expiry() {
         let token = jwt_with_exp(1_688_682_551);
         let body = format!(r#"{{"token":"{token}","expiryTime":"Thu, 06 Jul 2023 22:35:51 GMT"}}"#);
-        let s = keys().parse_response(&HttpResponse::new(200, body), NOW).unwrap();
+        let s = keys()
+            .parse_response(&HttpResponse::new(200, body), NOW)
+            .unwrap();
         assert_eq!(s.expires_at_ms, 1_688_682_551_000);
         assert_eq!(s.header.name(), "Authorization");
         assert_eq!(s.header_value().expose_secret(), format!("Bearer {token}"));
@@ -239,13 +295,24 @@ mod tests {
         for (body, why) in [
             ("not json", "not JSON"),
             ("[]", "JSON an array"),
-            (r#"{"expiryTime":"Thu, 06 Jul 2023 22:35:51 GMT"}"#, "'token' is missing"),
-            (r#"{"token":"opaque","expiryTime":"tomorrow"}"#, "not an HTTP-date"),
+            (
+                r#"{"expiryTime":"Thu, 06 Jul 2023 22:35:51 GMT"}"#,
+                "'token' is missing",
+            ),
+            (
+                r#"{"token":"opaque","expiryTime":"tomorrow"}"#,
+                "not an HTTP-date",
+            ),
             (r#"{"token":"opaque","expiryTime":1}"#, "a number"),
             (r#"{"token":"opaque"}"#, "no 'expiryTime'"),
-            (r#"{"token":"opaque","expiryTime":"Thu, 06 Jul 2000 22:35:51 GMT"}"#, "already expired"),
+            (
+                r#"{"token":"opaque","expiryTime":"Thu, 06 Jul 2000 22:35:51 GMT"}"#,
+                "already expired",
+            ),
         ] {
-            let e = p.parse_response(&HttpResponse::new(200, body), NOW).unwrap_err();
+            let e = p
+                .parse_response(&HttpResponse::new(200, body), NOW)
+                .unwrap_err();
             assert_eq!(e.code(), ErrorCode::InvalidResponse, "{body}");
             assert!(e.message().contains(why), "{} !~ {why}", e.message());
         }
@@ -254,19 +321,32 @@ mod tests {
     #[test]
     fn documented_errors_map_to_codes_with_the_vendor_message() {
         let p = keys();
-        let e = p.parse_response(&HttpResponse::new(401, r#"{"message":"incorrect password"}"#), NOW).unwrap_err();
+        let e = p
+            .parse_response(
+                &HttpResponse::new(401, r#"{"message":"incorrect password"}"#),
+                NOW,
+            )
+            .unwrap_err();
         assert_eq!(e.code(), ErrorCode::Unauthorized);
         assert_eq!(e.status(), Some(401));
         assert_eq!(e.vendor_message(), Some("incorrect password"));
         assert!(e.message().contains("VENDY_ACCESS_KEY"), "{}", e.message());
-        let e = p.parse_response(&HttpResponse::new(400, r#"{"message":"data invalid"}"#), NOW).unwrap_err();
+        let e = p
+            .parse_response(
+                &HttpResponse::new(400, r#"{"message":"data invalid"}"#),
+                NOW,
+            )
+            .unwrap_err();
         assert_eq!(e.code(), ErrorCode::BadRequest);
     }
 
     #[test]
     fn an_echoed_secret_is_scrubbed_from_the_vendor_message() {
         let e = keys()
-            .parse_response(&HttpResponse::new(401, r#"{"message":"bad key SK-5678"}"#), NOW)
+            .parse_response(
+                &HttpResponse::new(401, r#"{"message":"bad key SK-5678"}"#),
+                NOW,
+            )
             .unwrap_err();
         assert_eq!(e.vendor_message(), Some("bad key [redacted]"));
         assert!(!e.message().contains("SK-5678"));

@@ -1,0 +1,254 @@
+//! The Node-API surface, and the one place where core types become JS values. Nothing else in
+//! the crate knows about N-API. The JS wrapper (`lib/`) builds the public API on top of this.
+
+// Under `cargo test` napi-derive registers nothing, so the exported items look unused.
+#![cfg_attr(test, allow(dead_code))]
+
+use super::client::{now_ms, Client, Mode};
+use crate::{Error, ErrorCode, Options, RawOptions, Session, KNOWN_OPTIONS};
+use napi::bindgen_prelude::{Env, JsObjectValue, Object};
+use napi_derive::napi;
+use secrecy::{ExposeSecret, SecretString};
+use std::sync::Arc;
+
+/// Options as JS passes them (see `lib/index.d.ts` for their documentation).
+#[napi(object)]
+pub struct NativeOptions {
+    pub provider: Option<String>,
+    pub access_key: Option<String>,
+    pub secret_key: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub api_key: Option<String>,
+    pub shop_domain: Option<String>,
+    pub environment: Option<String>,
+    pub base_url: Option<String>,
+    pub ca_cert: Option<String>,
+    pub timeout_ms: Option<f64>,
+    pub max_retries: Option<f64>,
+    pub max_retry_delay_ms: Option<f64>,
+    pub refresh_window_ms: Option<f64>,
+}
+
+impl From<NativeOptions> for RawOptions {
+    fn from(o: NativeOptions) -> Self {
+        let secret = |v: Option<String>| v.map(SecretString::from);
+        RawOptions {
+            provider: o.provider,
+            access_key: secret(o.access_key),
+            secret_key: secret(o.secret_key),
+            username: secret(o.username),
+            password: secret(o.password),
+            api_key: secret(o.api_key),
+            shop_domain: o.shop_domain,
+            environment: o.environment,
+            base_url: o.base_url,
+            ca_cert: o.ca_cert,
+            timeout_ms: o.timeout_ms,
+            max_retries: o.max_retries,
+            max_retry_delay_ms: o.max_retry_delay_ms,
+            refresh_window_ms: o.refresh_window_ms,
+        }
+    }
+}
+
+/// A session as plain data; the JS wrapper turns it into a `Session` that redacts itself.
+#[napi(object)]
+pub struct NativeSession {
+    pub provider: String,
+    pub token: String,
+    pub expires_at: f64,
+    pub header_name: String,
+    pub header_value: String,
+    pub scope: Option<String>,
+    pub permissions: Option<Vec<String>>,
+    pub shop_domain: Option<String>,
+    pub mode: Option<String>,
+    pub vendor_id: Option<String>,
+}
+
+impl From<Session> for NativeSession {
+    fn from(s: Session) -> Self {
+        Self {
+            provider: s.provider.into(),
+            header_name: s.header.name().into(),
+            header_value: s.header_value().expose_secret().into(),
+            token: s.token.expose_secret().into(),
+            expires_at: s.expires_at_ms as f64,
+            scope: s.metadata.scope,
+            permissions: s.metadata.permissions,
+            shop_domain: s.metadata.shop_domain,
+            mode: s.metadata.mode,
+            vendor_id: s.metadata.vendor_id,
+        }
+    }
+}
+
+/// The fields of a `VendorAuthError`.
+#[napi(object)]
+pub struct NativeError {
+    pub code: String,
+    pub message: String,
+    pub status: Option<u32>,
+    pub provider: Option<String>,
+    pub vendor_message: Option<String>,
+    pub vendor_code: Option<String>,
+    pub retry_after_ms: Option<f64>,
+}
+
+impl From<Error> for NativeError {
+    fn from(e: Error) -> Self {
+        Self {
+            code: e.code().as_str().into(),
+            message: e.message().into(),
+            status: e.status().map(u32::from),
+            provider: e.provider().map(Into::into),
+            vendor_message: e.vendor_message().map(Into::into),
+            vendor_code: e.vendor_code().map(Into::into),
+            retry_after_ms: e.retry_after_ms().map(|ms| ms as f64),
+        }
+    }
+}
+
+/// The result of an exchange. Errors are returned, not thrown, so that every field of the
+/// error reaches JS (a thrown N-API error carries only `code` and `message`).
+#[napi(object)]
+pub struct NativeOutcome {
+    pub session: Option<NativeSession>,
+    pub error: Option<NativeError>,
+    /// Debug log lines (secrets redacted), for the opt-in logger.
+    pub log: Vec<String>,
+}
+
+/// A JS error whose `code` is the stable error code (for failures found synchronously).
+fn throw(e: Error) -> napi::Error<ErrorCode> {
+    napi::Error::new(e.code(), e.message())
+}
+
+impl AsRef<str> for ErrorCode {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+/// Holds credentials and performs exchanges for one `AuthClient` (or one `authenticate()` call).
+#[napi]
+pub struct NativeClient {
+    inner: Arc<Client>,
+}
+
+#[napi]
+impl NativeClient {
+    /// Validate options (reading unset credentials from `env`, normally `process.env`) before
+    /// any I/O. Throws an error with the stable `code` (`INVALID_OPTIONS`, `INSECURE_URL`).
+    #[napi(constructor)]
+    pub fn new(options: NativeOptions, env: Object) -> napi::Result<Self, ErrorCode> {
+        let lookup = |name: &str| env.get::<String>(name).ok().flatten();
+        let options = Options::resolve(options.into(), &lookup).map_err(throw)?;
+        let inner = Client::new(options).map_err(throw)?;
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The refresh window in ms (validated, defaulted).
+    #[napi(getter)]
+    pub fn refresh_window_ms(&self) -> f64 {
+        self.inner.options().refresh_window_ms as f64
+    }
+
+    /// The provider id.
+    #[napi(getter)]
+    pub fn provider(&self) -> String {
+        self.inner.options().provider.id().into()
+    }
+
+    /// Get a new session. `background`: one attempt only (the caller retries later).
+    #[napi]
+    pub async fn exchange(&self, background: bool) -> NativeOutcome {
+        let inner = Arc::clone(&self.inner);
+        let mode = if background {
+            Mode::Background
+        } else {
+            Mode::Foreground
+        };
+        let mut log = Vec::new();
+        let result = inner.exchange(mode, &mut log).await;
+        match result {
+            Ok(session) => NativeOutcome {
+                session: Some(session.into()),
+                error: None,
+                log,
+            },
+            Err(error) => NativeOutcome {
+                session: None,
+                error: Some(error.into()),
+                log,
+            },
+        }
+    }
+
+    /// Forget the current session (the next exchange authenticates from scratch).
+    #[napi]
+    pub fn invalidate(&self) {
+        self.inner.invalidate();
+    }
+
+    /// End in-flight exchanges with `CLOSED` and refuse new ones.
+    #[napi]
+    pub fn close(&self) {
+        self.inner.close();
+    }
+}
+
+/// Option names the native side understands (the wrapper rejects others before any I/O).
+#[napi]
+pub fn known_options() -> Vec<&'static str> {
+    KNOWN_OPTIONS.to_vec()
+}
+
+/// The addon's clock, for tests that compare expiry times.
+#[napi]
+pub fn now() -> f64 {
+    now_ms() as f64
+}
+
+/// Refuse to initialise where keys would reach a browser: a global scope with `window` or
+/// `document` (an Electron renderer, a browser-like embedding). The JS entry checks first; this
+/// makes loading the `.node` file directly no way around it.
+#[napi(module_exports)]
+pub fn init(mut _exports: Object, env: Env) -> napi::Result<()> {
+    let has = |name: &str| {
+        env.get_global()
+            .and_then(|g| g.has_named_property(name))
+            .unwrap_or(false)
+    };
+    let browser_like = has("window") || has("document");
+    if browser_like && !jsdom_opt_in(&env) {
+        // `module_exports` can only fail with a generic status, so the error (with its stable
+        // code) is thrown directly; Node rethrows it from `require()`.
+        env.throw_error(
+            "vendor-auth is server-only: it was loaded where browser globals (window/document) exist, and keys or tokens must never reach a browser. Call it from your server.",
+            Some(ErrorCode::ServerOnly.as_str()),
+        )?;
+    }
+    Ok(())
+}
+
+/// The jsdom opt-in (`VENDOR_AUTH_ALLOW_DOM_GLOBALS=1` in the real process environment) counts
+/// only in a genuine Node process, never in an Electron renderer.
+fn jsdom_opt_in(env: &Env) -> bool {
+    let allowed = std::env::var("VENDOR_AUTH_ALLOW_DOM_GLOBALS").is_ok_and(|v| v == "1");
+    allowed && !is_electron_renderer(env)
+}
+
+fn is_electron_renderer(env: &Env) -> bool {
+    let check = || -> napi::Result<bool> {
+        let process: Object = env.get_global()?.get_named_property("process")?;
+        let versions: Object = process.get_named_property("versions")?;
+        let electron = versions.has_named_property("electron")?;
+        let kind: Option<String> = process.get("type")?;
+        Ok(electron && kind.as_deref() != Some("browser"))
+    };
+    check().unwrap_or(true)
+}
