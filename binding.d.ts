@@ -75,6 +75,8 @@ export interface NativeOutcome {
 export interface NativeSession {
   provider: string
   token: string
+  /** A short prefix of the token for `inspect`/JSON/logs. */
+  tokenPreview: string
   expiresAt: number
   headerName: string
   headerValue: string

@@ -46,6 +46,22 @@ impl fmt::Debug for Session {
     }
 }
 
+impl SessionMetadata {
+    /// Fill the fields this one lacks from `older` (a refresh answer carries less than the first).
+    pub fn fill_from(&mut self, older: &SessionMetadata) {
+        fn keep<T: Clone>(field: &mut Option<T>, older: &Option<T>) {
+            if field.is_none() {
+                field.clone_from(older);
+            }
+        }
+        keep(&mut self.scope, &older.scope);
+        keep(&mut self.permissions, &older.permissions);
+        keep(&mut self.shop_domain, &older.shop_domain);
+        keep(&mut self.mode, &older.mode);
+        keep(&mut self.vendor_id, &older.vendor_id);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,21 +80,5 @@ mod tests {
         assert!(!printed.contains("SECRET-SIGNATURE"), "{printed}");
         assert!(printed.contains("eyJhbG…"), "{printed}");
         assert_eq!(s.header_value().expose_secret(), format!("Bearer {token}"));
-    }
-}
-
-impl SessionMetadata {
-    /// Fill the fields this one lacks from `older` (a refresh answer carries less than the first).
-    pub fn fill_from(&mut self, older: &SessionMetadata) {
-        fn keep<T: Clone>(field: &mut Option<T>, older: &Option<T>) {
-            if field.is_none() {
-                field.clone_from(older);
-            }
-        }
-        keep(&mut self.scope, &older.scope);
-        keep(&mut self.permissions, &older.permissions);
-        keep(&mut self.shop_domain, &older.shop_domain);
-        keep(&mut self.mode, &older.mode);
-        keep(&mut self.vendor_id, &older.vendor_id);
     }
 }

@@ -19,54 +19,14 @@ const DAY_MS = 24 * HOUR_MS;
 let x509Module = null;
 
 /**
- * Loads @peculiar/x509 once.
- *
- * @peculiar/x509 v2 depends on tsyringe, which refuses to load unless a
- * `Reflect.getMetadata` polyfill (normally the `reflect-metadata` package) is
- * installed globally. We may not add that package, and a mock server should
- * not leave globals behind in the user's test process, so when no polyfill is
- * present we install a minimal one just for the duration of the `require`
- * and remove it afterwards. tsyringe only reads metadata while the library's
- * classes are being decorated (i.e. at load time), so this is sufficient.
- * If the user already loaded a real polyfill, it is used and left alone.
+ * Loads @peculiar/x509 once. Its dependency tsyringe needs the `reflect-metadata` polyfill
+ * (the package it documents for this), so that is loaded first.
  */
 function loadX509() {
   if (x509Module) return x509Module;
-  const installed = installTemporaryReflectMetadata();
-  try {
-    x509Module = require('@peculiar/x509');
-  } finally {
-    for (const name of installed) delete Reflect[name];
-  }
+  require('reflect-metadata');
+  x509Module = require('@peculiar/x509');
   return x509Module;
-}
-
-/** Installs missing Reflect metadata functions; returns the names it added. */
-function installTemporaryReflectMetadata() {
-  const store = new WeakMap(); // target -> Map(metadataKey -> value)
-  const own = (key, target) => store.get(target)?.get(key);
-  const shim = {
-    getOwnMetadata: own,
-    getMetadata(key, target) {
-      for (let t = target; t != null; t = Object.getPrototypeOf(t)) {
-        const value = own(key, t);
-        if (value !== undefined) return value;
-      }
-      return undefined;
-    },
-    defineMetadata(key, value, target) {
-      if (!store.has(target)) store.set(target, new Map());
-      store.get(target).set(key, value);
-    },
-  };
-  const installed = [];
-  for (const [name, fn] of Object.entries(shim)) {
-    if (typeof Reflect[name] !== 'function') {
-      Reflect[name] = fn;
-      installed.push(name);
-    }
-  }
-  return installed;
 }
 
 /** Subject-alternative-name entries for the leaf: loopback plus `host`. */

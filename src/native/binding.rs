@@ -5,7 +5,7 @@
 #![cfg_attr(test, allow(dead_code))]
 
 use super::client::{now_ms, Client, Mode};
-use crate::{Error, ErrorCode, Options, RawOptions, Session, KNOWN_OPTIONS};
+use crate::{token_preview, Error, ErrorCode, Options, RawOptions, Session, KNOWN_OPTIONS};
 use napi::bindgen_prelude::{Env, JsObjectValue, Object};
 use napi_derive::napi;
 use secrecy::{ExposeSecret, SecretString};
@@ -57,6 +57,8 @@ impl From<NativeOptions> for RawOptions {
 pub struct NativeSession {
     pub provider: String,
     pub token: String,
+    /// A short prefix of the token for `inspect`/JSON/logs.
+    pub token_preview: String,
     pub expires_at: f64,
     pub header_name: String,
     pub header_value: String,
@@ -74,6 +76,7 @@ impl From<Session> for NativeSession {
             header_name: s.header.name().into(),
             header_value: s.header_value().expose_secret().into(),
             token: s.token.expose_secret().into(),
+            token_preview: token_preview(s.token.expose_secret()),
             expires_at: s.expires_at_ms as f64,
             scope: s.metadata.scope,
             permissions: s.metadata.permissions,
@@ -223,7 +226,8 @@ pub fn init(mut _exports: Object, env: Env) -> napi::Result<()> {
             .and_then(|g| g.has_named_property(name))
             .unwrap_or(false)
     };
-    let browser_like = has("window") || has("document");
+    // Deno 1.x defines `window` on its (server) global scope.
+    let browser_like = (has("window") || has("document")) && !has("Deno");
     if browser_like && !jsdom_opt_in(&env) {
         // `module_exports` can only fail with a generic status, so the error (with its stable
         // code) is thrown directly; Node rethrows it from `require()`.

@@ -247,7 +247,7 @@ mod tests {
             .authenticate_request();
         let body: Value = serde_json::from_slice(req.body.expose_secret()).unwrap();
         assert_eq!(body["shopDomain"], "my-store.myshopify.com");
-        assert_eq!(format!("{req:?}").contains("vk_live_abc"), false);
+        assert!(!format!("{req:?}").contains("vk_live_abc"));
     }
 
     #[test]

@@ -1,0 +1,53 @@
+'use strict'
+
+/**
+ * The one error type of vendor-auth. `code` is stable and meant for programs; `message` is for
+ * people. No key, secret or token is ever part of either, nor of any other field.
+ */
+class VendorAuthError extends Error {
+  /**
+   * @param {string} code
+   * @param {string} message
+   * @param {{ status?: number, provider?: string, vendorMessage?: string, vendorCode?: string,
+   *   retryAfterMs?: number, cause?: unknown }} [fields]
+   */
+  constructor(code, message, fields = {}) {
+    super(message, fields.cause === undefined ? undefined : { cause: fields.cause })
+    this.code = code
+    // Only the fields that apply, so `inspect` output stays short.
+    for (const key of ['status', 'provider', 'vendorMessage', 'vendorCode', 'retryAfterMs']) {
+      if (fields[key] !== undefined && fields[key] !== null) this[key] = fields[key]
+    }
+  }
+}
+
+Object.defineProperty(VendorAuthError.prototype, 'name', {
+  value: 'VendorAuthError',
+  enumerable: false,
+  configurable: true,
+  writable: true,
+})
+
+/** A `VendorAuthError` from the plain fields the native side returns. */
+function fromNative(error) {
+  return new VendorAuthError(error.code, error.message, error)
+}
+
+/** Stable codes, for `switch` statements and autocompletion. */
+const ErrorCodes = Object.freeze({
+  INVALID_OPTIONS: 'INVALID_OPTIONS',
+  INSECURE_URL: 'INSECURE_URL',
+  BAD_REQUEST: 'BAD_REQUEST',
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  FORBIDDEN: 'FORBIDDEN',
+  RATE_LIMITED: 'RATE_LIMITED',
+  SERVER_ERROR: 'SERVER_ERROR',
+  NETWORK: 'NETWORK',
+  TIMEOUT: 'TIMEOUT',
+  INVALID_RESPONSE: 'INVALID_RESPONSE',
+  SERVER_ONLY: 'SERVER_ONLY',
+  CLOSED: 'CLOSED',
+  ABORTED: 'ABORTED',
+})
+
+module.exports = { VendorAuthError, ErrorCodes, fromNative }

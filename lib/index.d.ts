@@ -1,0 +1,128 @@
+/**
+ * vendor-auth: trade vendor marketplace API keys for short-lived JWTs, and keep a valid auth
+ * header at hand. Server-only: the package refuses to load in a browser.
+ */
+
+/** Vendors the library knows. */
+export type Provider = 'vendy' | 'puppetvendors'
+
+/** Stable error codes (`VendorAuthError#code`). */
+export type ErrorCode =
+  | 'INVALID_OPTIONS'
+  | 'INSECURE_URL'
+  | 'BAD_REQUEST'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'RATE_LIMITED'
+  | 'SERVER_ERROR'
+  | 'NETWORK'
+  | 'TIMEOUT'
+  | 'INVALID_RESPONSE'
+  | 'SERVER_ONLY'
+  | 'CLOSED'
+  | 'ABORTED'
+
+export declare const ErrorCodes: Readonly<{ [K in ErrorCode]: K }>
+
+/** Receives one debug line (never holding a secret). */
+export type Logger = ((line: string) => void) | { debug(line: string): void }
+
+export interface AuthenticateOptions {
+  /** Which vendor. */
+  provider: Provider
+  /** Vendy access key. Default: env `VENDY_ACCESS_KEY`. */
+  accessKey?: string
+  /** Vendy secret key. Default: env `VENDY_SECRET_KEY`. */
+  secretKey?: string
+  /** Vendy legacy login: the registered e-mail (HTTP Basic). */
+  username?: string
+  /** Vendy legacy login: the password. */
+  password?: string
+  /** PuppetVendors vendor key (`vk_live_…` / `vk_test_…`). Default: env `PUPPETVENDORS_API_KEY`. */
+  apiKey?: string
+  /** PuppetVendors shop, for keys valid across several shops. Default: env `PUPPETVENDORS_SHOP_DOMAIN`. */
+  shopDomain?: string
+  /** Picks the vendor's documented base URL. Default `'production'`. */
+  environment?: 'production' | 'staging'
+  /** Overrides the base URL. Must be `https:`. */
+  baseUrl?: string
+  /** PEM of extra CA certificates to trust (added to the system roots). */
+  caCert?: string
+  /** Bound on each attempt, connect to last byte. Default 10000. */
+  timeoutMs?: number
+  /** Retries of transient failures (network, timeout, 429, 500/502/503/504). Default 2. */
+  maxRetries?: number
+  /** Longest `Retry-After` waited out; a longer one fails with `RATE_LIMITED`. Default 30000. */
+  maxRetryDelayMs?: number
+  /** Debug log sink. Default: stderr when `DEBUG=vendor-auth`, else none. */
+  logger?: Logger
+  /** Aborts the exchange (rejects with code `ABORTED`). `authenticate()` only. */
+  signal?: AbortSignal
+}
+
+export interface ClientOptions extends Omit<AuthenticateOptions, 'signal'> {
+  /**
+   * How long before expiry a background refresh starts. Default 300000 (5 minutes); at most half
+   * the token's lifetime.
+   */
+  refreshWindowMs?: number
+}
+
+/** A token from one exchange. `inspect`/`JSON.stringify` show only a prefix of the token. */
+export declare class Session {
+  private constructor()
+  readonly provider: Provider
+  /** The token (read it only to send it to the vendor). */
+  readonly token: string
+  /** Expiry in ms since the epoch: the earlier of the vendor's statement and the JWT `exp`. */
+  readonly expiresAt: number
+  /** `'Authorization'` (Vendy) or `'x-access-token'` (PuppetVendors). */
+  readonly headerName: 'Authorization' | 'x-access-token'
+  /** `'Bearer <token>'` (Vendy) or the bare token (PuppetVendors). */
+  readonly headerValue: string
+  /** `{ [headerName]: headerValue }`. */
+  readonly headers: Record<string, string>
+  readonly scope?: string
+  readonly permissions?: string[]
+  readonly shopDomain?: string
+  readonly mode?: 'live' | 'test' | string
+  readonly vendorId?: string
+  /** A redacted plain object. */
+  toJSON(): Record<string, unknown>
+}
+
+/** Every failure of vendor-auth. */
+export declare class VendorAuthError extends Error {
+  readonly name: 'VendorAuthError'
+  readonly code: ErrorCode
+  /** The HTTP status, when the vendor answered. */
+  readonly status?: number
+  readonly provider?: Provider
+  /** The vendor's own message (with any echoed credential removed). */
+  readonly vendorMessage?: string
+  /** The vendor's own error code, e.g. PuppetVendors' `RATE_LIMITED`. */
+  readonly vendorCode?: string
+  /** How long the vendor asked to wait (429 with `Retry-After`). */
+  readonly retryAfterMs?: number
+}
+
+/** One exchange: keys for a token. Rejects with `VendorAuthError`. */
+export declare function authenticate(options: AuthenticateOptions): Promise<Session>
+
+/** Keeps a valid token: refreshes ahead of expiry, shares one in-flight request. */
+export declare class AuthClient {
+  constructor(options: ClientOptions)
+  readonly provider: Provider
+  /** `{ Authorization: 'Bearer …' }` or `{ 'x-access-token': '…' }`; a frozen object. */
+  authHeader(): Promise<Readonly<Record<string, string>>>
+  /** The current session. */
+  getSession(): Promise<Session>
+  /** Drop the cached token (e.g. after a 401 from the vendor's API). */
+  invalidate(): void
+  /** Stop; later calls reject with `CLOSED`. */
+  close(): void
+  [Symbol.dispose](): void
+}
+
+/** Same as `new AuthClient(options)`. */
+export declare function createClient(options: ClientOptions): AuthClient

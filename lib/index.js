@@ -1,0 +1,12 @@
+'use strict'
+// vendor-auth: vendor API keys to short-lived JWT auth headers, for servers only.
+
+// Before anything native is loaded: refuse browser-like contexts.
+require('./guard').assertServerContext()
+
+const { authenticate } = require('./native')
+const { AuthClient, createClient } = require('./client')
+const { VendorAuthError, ErrorCodes } = require('./errors')
+const { Session } = require('./session')
+
+module.exports = { authenticate, createClient, AuthClient, VendorAuthError, ErrorCodes, Session }
