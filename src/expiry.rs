@@ -18,8 +18,13 @@ pub fn parse_http_date_ms(value: &str) -> Option<u64> {
     u64::try_from(since.as_millis()).ok()
 }
 
-/// Format milliseconds since the epoch as an HTTP-date (used in debug logs).
+/// Format milliseconds since the epoch as an HTTP-date (for messages and debug logs). Dates past
+/// year 9999 cannot be HTTP-dates (and `httpdate` panics on them): those print as raw ms.
 pub fn format_http_date(ms: u64) -> String {
+    const LAST_HTTP_DATE_MS: u64 = 253_402_300_799_000; // 9999-12-31T23:59:59Z
+    if ms > LAST_HTTP_DATE_MS {
+        return format!("{ms} ms after the epoch");
+    }
     httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_millis(ms))
 }
 
