@@ -7,8 +7,8 @@
 const { VendorAuthError } = require('./errors')
 
 /** The real `process` of a Node-compatible runtime (not a bundler's polyfill), or undefined. */
-function realProcess() {
-  const p = globalThis.process
+function realProcess(g) {
+  const p = g.process
   return p && Object.prototype.toString.call(p) === '[object process]' ? p : undefined
 }
 
@@ -17,11 +17,12 @@ function realProcess() {
  * Exported for tests; `assertServerContext` is what the entry calls.
  */
 function browserContextReason(g = globalThis) {
-  const proc = realProcess()
+  const proc = realProcess(g)
   if (proc && proc.type === 'renderer') return 'an Electron renderer process'
   // Deno 1.x defines `window` on its server global scope.
   if (g.Deno && g.Deno.version && typeof g.Deno.version.deno === 'string') return null
-  const domGlobals = typeof g.window !== 'undefined' || typeof g.document !== 'undefined'
+  // Presence, not value: the native check at initialisation asks the same question.
+  const domGlobals = 'window' in g || 'document' in g
   const webWorker = typeof g.WorkerGlobalScope === 'function' && typeof g.importScripts === 'function'
   if (!proc) {
     if (domGlobals) return 'a browser page (window/document without a Node process)'
