@@ -20,8 +20,14 @@ export declare class NativeClient {
   get refreshWindowMs(): number
   /** The provider id. */
   get provider(): string
-  /** Get a new session. `background`: one attempt only (the caller retries later). */
-  exchange(background: boolean): Promise<NativeOutcome>
+  /** Get a new session, with the full retry policy (callers are waiting for it). */
+  exchange(): Promise<NativeOutcome>
+  /**
+   * Refresh ahead of expiry: one attempt, reported to `done`. Unlike a promise, this does not
+   * hold the event loop open (the callback is a weak thread-safe function), so a process
+   * that is otherwise finished exits even while the vendor stalls.
+   */
+  exchangeInBackground(done: (arg: NativeOutcome) => void): void
   /** Forget the current session (the next exchange authenticates from scratch). */
   invalidate(): void
   /** End in-flight exchanges with `CLOSED` and refuse new ones. */

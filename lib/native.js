@@ -2,8 +2,8 @@
 // The bridge to the native binding: creating native clients and running exchanges, with every
 // failure turned into a VendorAuthError.
 
-const binding = require('../binding.js')
 const { VendorAuthError, fromNative } = require('./errors')
+const binding = loadBinding()
 const { prepareOptions } = require('./options')
 const { Session } = require('./session')
 
@@ -26,10 +26,13 @@ function createNative(options) {
 
 /**
  * One exchange on `native`; resolves to the raw native session (the caller wraps it) or
- * rejects with a VendorAuthError. `background`: a single attempt, no retries.
+ * rejects with a VendorAuthError. `background`: a single attempt, no retries, and nothing that
+ * keeps the process alive while it runs.
  */
 async function exchange(native, background, logger) {
-  const outcome = await native.exchange(background)
+  const outcome = background
+    ? await new Promise((resolve) => native.exchangeInBackground(resolve))
+    : await native.exchange()
   if (logger) for (const line of outcome.log) logger(line)
   if (outcome.error) throw fromNative(outcome.error)
   return outcome.session
@@ -56,6 +59,56 @@ function abortError(signal, provider) {
     provider,
     cause: signal.reason,
   })
+}
+
+/**
+ * The generated loader, or a VendorAuthError (code UNSUPPORTED_PLATFORM) that names this platform,
+ * the package that should have carried its binary, and what to do; the loader's error is `cause`.
+ */
+function loadBinding() {
+  try {
+    return require('../binding.js')
+  } catch (error) {
+    // A binary that loaded but refused a browser-like context at init: binding.js keeps only the
+    // messages of its load errors, so the refusal is found by its message.
+    for (let e = error; e; e = e.cause) {
+      if (typeof e.message === 'string' && e.message.startsWith('vendor-auth is server-only')) {
+        throw new VendorAuthError('SERVER_ONLY', e.message, { cause: error })
+      }
+    }
+    const { platform, arch } = process
+    let libc = ''
+    if (platform === 'linux') {
+      // Node reports the glibc it runs on; no glibc means musl (Alpine).
+      const report = process.report || {}
+      const excludeNetwork = report.excludeNetwork
+      try {
+        report.excludeNetwork = true
+        libc = report.getReport().header.glibcVersionRuntime ? 'gnu' : 'musl'
+      } catch {
+        libc = 'unknown'
+      } finally {
+        report.excludeNetwork = excludeNetwork
+      }
+    }
+    const abi = { linux: `-${libc}`, win32: '-msvc' }[platform] || ''
+    const wanted = `vendor-auth-${platform}-${arch}${abi}`
+    const { optionalDependencies = {} } = require('../package.json')
+    const supported = Object.keys(optionalDependencies).map((name) => name.replace('vendor-auth-', ''))
+    const where = `${platform}-${arch}${libc ? ` (libc: ${libc === 'gnu' ? 'glibc' : libc})` : ''}`
+    const published = supported.includes(wanted.slice('vendor-auth-'.length))
+    const message =
+      `vendor-auth has no native binary that loads on ${where}: looked for the package ${wanted} ` +
+      `(and a local vendor-auth.${platform}-${arch}${abi}.node). ` +
+      (published
+        ? `${wanted} is an optional dependency of vendor-auth: reinstall without --no-optional / ` +
+          '--omit=optional, and remove node_modules and the lockfile if they came from another platform. '
+        : 'This platform has no prebuilt binary. ') +
+      `Prebuilt binaries: ${supported.join(', ') || 'see "napi.targets" in package.json'}. ` +
+      'Otherwise build from source with Rust (a clone of the repository, then `npm run build`). ' +
+      "The loader's error is in `cause`."
+    throw new VendorAuthError('UNSUPPORTED_PLATFORM', message, { cause: error })
+  }
 }
 
 module.exports = { authenticate, createNative, exchange }

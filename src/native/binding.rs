@@ -2,11 +2,12 @@
 //! the crate knows about N-API. The JS wrapper (`lib/`) builds the public API on top of this.
 
 // Under `cargo test` napi-derive registers nothing, so the exported items look unused.
-#![cfg_attr(test, allow(dead_code))]
+#![cfg_attr(test, allow(dead_code, unused_imports))]
 
 use super::client::{now_ms, Client, Mode};
 use crate::{token_preview, Error, ErrorCode, Options, RawOptions, Session, KNOWN_OPTIONS};
-use napi::bindgen_prelude::{Env, JsObjectValue, Object};
+use napi::bindgen_prelude::{Env, Function, JsObjectValue, Object};
+use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi_derive::napi;
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
@@ -166,29 +167,28 @@ impl NativeClient {
         self.inner.options().provider.id().into()
     }
 
-    /// Get a new session. `background`: one attempt only (the caller retries later).
+    /// Get a new session, with the full retry policy (callers are waiting for it).
     #[napi]
-    pub async fn exchange(&self, background: bool) -> NativeOutcome {
+    pub async fn exchange(&self) -> NativeOutcome {
+        run(Arc::clone(&self.inner), Mode::Foreground).await
+    }
+
+    /// Refresh ahead of expiry: one attempt, reported to `done`. Unlike a promise, this does not
+    /// hold the event loop open (the callback is a weak thread-safe function), so a process
+    /// that is otherwise finished exits even while the vendor stalls.
+    #[napi]
+    pub fn exchange_in_background(&self, done: Function<NativeOutcome, ()>) -> napi::Result<()> {
+        let done = done
+            .build_threadsafe_function::<NativeOutcome>()
+            .weak::<true>()
+            .build()?;
         let inner = Arc::clone(&self.inner);
-        let mode = if background {
-            Mode::Background
-        } else {
-            Mode::Foreground
-        };
-        let mut log = Vec::new();
-        let result = inner.exchange(mode, &mut log).await;
-        match result {
-            Ok(session) => NativeOutcome {
-                session: Some(session.into()),
-                error: None,
-                log,
-            },
-            Err(error) => NativeOutcome {
-                session: None,
-                error: Some(error.into()),
-                log,
-            },
-        }
+        napi::bindgen_prelude::spawn(async move {
+            let outcome = run(inner, Mode::Background).await;
+            // If the environment is gone (process exiting), there is nobody left to tell.
+            done.call(outcome, ThreadsafeFunctionCallMode::NonBlocking);
+        });
+        Ok(())
     }
 
     /// Forget the current session (the next exchange authenticates from scratch).
@@ -201,6 +201,22 @@ impl NativeClient {
     #[napi]
     pub fn close(&self) {
         self.inner.close();
+    }
+}
+
+async fn run(client: Arc<Client>, mode: Mode) -> NativeOutcome {
+    let mut log = Vec::new();
+    match client.exchange(mode, &mut log).await {
+        Ok(session) => NativeOutcome {
+            session: Some(session.into()),
+            error: None,
+            log,
+        },
+        Err(error) => NativeOutcome {
+            session: None,
+            error: Some(error.into()),
+            log,
+        },
     }
 }
 

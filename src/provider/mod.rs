@@ -48,13 +48,24 @@ pub struct Config<'a> {
 }
 
 impl Config<'_> {
-    /// A credential from options, else from the environment variable `var` (empty = unset).
-    pub fn secret(&self, option: &Option<SecretString>, var: &str) -> Option<SecretString> {
+    /// A credential from the option `name`, else from the environment variable `var` (an empty
+    /// variable counts as unset; an empty option is an error, not a silent fall back).
+    pub fn secret(
+        &self,
+        option: &Option<SecretString>,
+        name: &str,
+        var: &str,
+    ) -> Result<Option<SecretString>, Error> {
         match option {
-            Some(value) if !value.expose_secret().is_empty() => Some(value.clone()),
-            _ => (self.env)(var)
+            Some(value) if value.expose_secret().trim().is_empty() => {
+                Err(Error::invalid_options(format!(
+                    "{name} is empty; pass the credential or leave the option out to use {var}"
+                )))
+            }
+            Some(value) => Ok(Some(value.clone())),
+            None => Ok((self.env)(var)
                 .filter(|v| !v.is_empty())
-                .map(SecretString::from),
+                .map(SecretString::from)),
         }
     }
 }
@@ -133,8 +144,9 @@ pub trait Provider: Send + Sync + fmt::Debug {
         if !res.is_success() {
             return Err(status_error(self, res, received_at_ms));
         }
-        let body = json_object(self.id(), &res.body)?;
-        self.parse_session(&body, received_at_ms)
+        json_object(self.id(), &res.body)
+            .and_then(|body| self.parse_session(&body, received_at_ms))
+            .map_err(|e| e.with_status(res.status))
     }
 }
 

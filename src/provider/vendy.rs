@@ -61,8 +61,8 @@ fn build(config: Config<'_>) -> Result<Box<dyn Provider>, Error> {
             }
         }
     } else {
-        let access = config.secret(&raw.access_key, "VENDY_ACCESS_KEY");
-        let secret = config.secret(&raw.secret_key, "VENDY_SECRET_KEY");
+        let access = config.secret(&raw.access_key, "accessKey", "VENDY_ACCESS_KEY")?;
+        let secret = config.secret(&raw.secret_key, "secretKey", "VENDY_SECRET_KEY")?;
         match (access, secret) {
             (Some(access_key), Some(secret_key)) => Credentials::Keys {
                 access_key,
