@@ -97,12 +97,13 @@ describe('process exit: nothing keeps a script alive', () => {
   })
 
   it('a background refresh stalled at the vendor does not keep the script alive until timeoutMs', async () => {
-    // The first token lives ~4 s; the refresh the child triggers inside the window is stalled.
-    // The child's timeoutMs is 15 s: if that in-flight background exchange holds the event loop,
-    // the child outlives the 8 s budget below and is killed.
-    mock.script('vendy.auth', { lifetimeSec: 4 })
+    // The first token lives ~10 s (window 5 s, safety margin 1 s: seconds of slack for a busy
+    // machine); the refresh the child triggers inside the window is stalled. The child's
+    // timeoutMs is 40 s: if that in-flight background exchange holds the event loop, the child
+    // outlives the 15 s budget below and is killed.
+    mock.script('vendy.auth', { lifetimeSec: 10 })
     mock.setDefault('vendy.auth', { stall: true })
-    const result = await runUseClient('background-stalled', { timeoutMs: 8000 })
+    const result = await runUseClient('background-stalled', { timeoutMs: 15_000 })
     assert.ok(result.stdout.includes('servedCurrentToken'), `the child got that far (stderr: ${result.stderr})`)
     assert.equal(lastJsonLine(result.stdout).servedCurrentToken, true)
     assert.equal(mock.count('vendy.auth'), 2, 'the background refresh reached the vendor')

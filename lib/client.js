@@ -23,6 +23,8 @@ class AuthClient {
   /** The current token state, replaced as a whole (never mutated). */
   #state = EMPTY
   #foreground = null
+  /** While a foreground exchange is in flight: the one header promise every caller shares. */
+  #pendingHeader = null
   #background = null
   #backgroundFailures = 0
   #nextBackgroundAt = 0
@@ -49,7 +51,12 @@ class AuthClient {
   authHeader() {
     const state = this.#state
     if (Date.now() < state.refreshAt) return Promise.resolve(state.header)
-    return this.#ready().then(headerOf)
+    if (this.#pendingHeader !== null) return this.#pendingHeader
+    const ready = this.#ready()
+    if (ready !== this.#foreground) return ready.then(headerOf)
+    // A herd on a cold client: one derived promise for all, not one per caller.
+    this.#pendingHeader = ready.then(headerOf)
+    return this.#pendingHeader
   }
 
   /** The current session (same shape as `authenticate()`'s). */
@@ -70,6 +77,7 @@ class AuthClient {
     if (this.#closed) return
     this.#closed = true
     this.#state = EMPTY
+    this.#pendingHeader = null
     this.#native.close()
   }
 
@@ -85,6 +93,7 @@ class AuthClient {
     // No token, or too close to expiry: everyone waits for one shared exchange.
     this.#foreground ??= this.#runForeground().finally(() => {
       this.#foreground = null
+      this.#pendingHeader = null
     })
     return this.#foreground
   }

@@ -135,6 +135,15 @@ impl Error {
         self
     }
 
+    /// Remove `secrets` from every text of the error (for secrets the producer did not know,
+    /// such as the token sent to a refresh endpoint).
+    pub fn scrubbed(mut self, secrets: &[&secrecy::SecretString]) -> Self {
+        self.message = crate::scrub(&self.message, secrets);
+        self.vendor_message = self.vendor_message.map(|m| crate::scrub(&m, secrets));
+        self.vendor_code = self.vendor_code.map(|c| crate::scrub(&c, secrets));
+        self
+    }
+
     /// Mark as not worth retrying, whatever the code.
     pub fn permanent(mut self) -> Self {
         self.permanent = true;

@@ -77,7 +77,11 @@ impl<'a> Exchange<'a> {
                 }
                 return Step::Done(session);
             }
-            Err(error) => error,
+            // The refresh request carried the current token; a vendor may echo it back.
+            Err(error) => match self.refreshing {
+                Some(session) => error.scrubbed(&[&session.token]),
+                None => error,
+            },
         };
         if self.refreshing.is_some() && !error.is_retryable() {
             // The refresh endpoint refused (401 "Invalid or expired token", or anything else a
@@ -212,6 +216,39 @@ mod tests {
         };
         assert_eq!(s.metadata.permissions, Some(vec!["orders:read".to_owned()]));
         assert_eq!(s.expires_at_ms, NOW + 60_000);
+    }
+
+    #[test]
+    fn a_token_echoed_by_the_refresh_endpoint_is_scrubbed_from_the_error() {
+        let o = Options::resolve(
+            RawOptions {
+                provider: Some("puppetvendors".into()),
+                api_key: Some("vk_test_abc".into()),
+                max_retries: Some(0.0),
+                ..Default::default()
+            },
+            &|_| None,
+        )
+        .unwrap();
+        let Step::Done(first) = Exchange::new(&*o.provider, o.retry, None).on_outcome(
+            Ok(ok_body("opaque-token-1234")),
+            NOW,
+            0.0,
+        ) else {
+            panic!()
+        };
+        let mut ex = Exchange::new(&*o.provider, o.retry, Some(&first));
+        ex.start();
+        let echo = HttpResponse::new(500, "bad token opaque-token-1234");
+        let Step::Failed(e) = ex.on_outcome(Ok(echo), NOW, 0.0) else {
+            panic!()
+        };
+        assert!(
+            !e.message().contains("opaque-token-1234"),
+            "{}",
+            e.message()
+        );
+        assert_eq!(e.vendor_message(), Some("bad token [redacted]"));
     }
 
     #[test]

@@ -68,6 +68,27 @@ impl Options {
     /// Validate `raw`, reading unset credentials through `env` (a lookup of environment
     /// variables; injected so that the core reads no process state of its own).
     pub fn resolve(raw: RawOptions, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        // Messages may quote a mistaken value (an unknown provider name, say); never a credential
+        // put in the wrong option.
+        let secrets: Vec<SecretString> = [
+            &raw.access_key,
+            &raw.secret_key,
+            &raw.username,
+            &raw.password,
+            &raw.api_key,
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+        Self::resolve_unscrubbed(raw, env)
+            .map_err(|e| e.scrubbed(&secrets.iter().collect::<Vec<_>>()))
+    }
+
+    fn resolve_unscrubbed(
+        raw: RawOptions,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, Error> {
         let environment = match raw.environment.as_deref() {
             None | Some("production") => Environment::Production,
             Some("staging") => Environment::Staging,
@@ -143,12 +164,9 @@ impl Options {
 /// Check a base URL: `https:` only, no embedded credentials, a trailing `/` so that endpoint
 /// paths join under it (`…/v2` + `authenticate` → `…/v2/authenticate`).
 pub fn parse_base_url(text: &str) -> Result<Url, Error> {
-    let mut url = Url::parse(text.trim()).map_err(|e| {
-        Error::invalid_options(format!(
-            "baseUrl '{}' is not a valid URL ({e})",
-            printable(text)
-        ))
-    })?;
+    // The text itself is not repeated: a mistaken value may hold credentials.
+    let mut url = Url::parse(text.trim())
+        .map_err(|e| Error::invalid_options(format!("baseUrl is not a valid URL ({e})")))?;
     if url.scheme() != "https" {
         return Err(Error::new(
             ErrorCode::InsecureUrl,
@@ -234,6 +252,14 @@ mod tests {
     }
 
     #[test]
+    fn a_credential_given_in_the_wrong_option_is_not_quoted_back() {
+        let mut raw = vendy();
+        raw.provider = Some("ak_example".into()); // the access key, pasted into `provider`
+        let e = Options::resolve(raw, &no_env).unwrap_err();
+        assert!(!e.message().contains("ak_example"), "{}", e.message());
+    }
+
+    #[test]
     fn plain_http_is_refused_as_insecure() {
         let mut raw = vendy();
         raw.base_url = Some("http://127.0.0.1:8080".into());
@@ -259,6 +285,10 @@ mod tests {
             (|r| r.ca_cert = Some("not pem".into()), "caCert"),
             (|r| r.base_url = Some("::".into()), "not a valid URL"),
             (
+                |r| r.base_url = Some("https://u:pw@h:99999".into()),
+                "not a valid URL",
+            ),
+            (
                 |r| r.base_url = Some("https://u:p@host".into()),
                 "credentials",
             ),
@@ -268,6 +298,7 @@ mod tests {
             mutate(&mut raw);
             let e = Options::resolve(raw, &no_env).unwrap_err();
             assert_eq!(e.code(), ErrorCode::InvalidOptions, "{needle}");
+            assert!(!e.message().contains(":pw@"), "{}", e.message());
             assert!(e.message().contains(needle), "{} !~ {needle}", e.message());
         }
     }

@@ -15,11 +15,13 @@ pub fn token_preview(token: &str) -> String {
     format!("{head}…")
 }
 
-/// Remove every occurrence of the given secrets from a vendor-supplied text before it goes into
-/// an error (vendors sometimes echo the key they rejected). Also caps its length.
+/// Remove every occurrence of the given secrets, and anything shaped like a JWT, from a
+/// vendor-supplied text before it goes into an error (vendors sometimes echo the key or token
+/// they rejected). Then strip control characters and cap the length, in that order, so that a
+/// cut can never leave most of a secret behind.
 pub fn scrub(text: &str, secrets: &[&SecretString]) -> String {
     const MAX_CHARS: usize = 300;
-    let mut out = text.to_owned();
+    let mut out = redact_jwts(text);
     for secret in secrets {
         let s = secret.expose_secret();
         // Very short values would redact ordinary words; credentials are never that short.
@@ -27,9 +29,33 @@ pub fn scrub(text: &str, secrets: &[&SecretString]) -> String {
             out = out.replace(s, "[redacted]");
         }
     }
+    out.retain(|c| !c.is_control());
     if out.chars().count() > MAX_CHARS {
         out = out.chars().take(MAX_CHARS).collect::<String>() + "…";
     }
+    out
+}
+
+/// Replace JWT-shaped runs (`eyJ…` header, `.`, payload, `.`, signature) with a preview.
+fn redact_jwts(text: &str) -> String {
+    let is_b64 = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("eyJ") {
+        out.push_str(&rest[..start]);
+        let candidate = &rest[start..];
+        let end = candidate
+            .find(|c: char| !(is_b64(c) || c == '.'))
+            .unwrap_or(candidate.len());
+        let run = &candidate[..end];
+        if run.split('.').count() >= 3 {
+            out.push_str("eyJ…[redacted]");
+        } else {
+            out.push_str(run);
+        }
+        rest = &candidate[end.max(3)..];
+    }
+    out.push_str(rest);
     out
 }
 
@@ -41,6 +67,21 @@ mod tests {
     fn preview_shows_only_a_prefix() {
         assert_eq!(token_preview("eyJhbGciOiJIUzI1NiJ9.payload.sig"), "eyJhbG…");
         assert_eq!(token_preview("short"), "…");
+    }
+
+    #[test]
+    fn scrub_redacts_jwt_shaped_text_and_keeps_the_rest() {
+        let text = "bad token eyJhbGciOi.eyJleHAiOjF9.c2ln-_x, try eyJ alone";
+        assert_eq!(scrub(text, &[]), "bad token eyJ…[redacted], try eyJ alone");
+    }
+
+    #[test]
+    fn a_secret_straddling_the_length_cap_is_still_removed() {
+        // Regression: text used to be shortened before scrubbing, leaving most of the key.
+        let key: SecretString = "vk_test_0123456789abcdef".into();
+        let text = format!("{}{}", "x".repeat(290), "vk_test_0123456789abcdef");
+        let out = scrub(&text, &[&key]);
+        assert!(!out.contains("vk_test_0123"), "{out}");
     }
 
     #[test]

@@ -89,6 +89,9 @@ pub async fn send(
 
     let mut response = builder.send().await.map_err(map)?;
     let status = response.status().as_u16();
+    // An error answer is judged by its status (a huge 503 page is still a 503, and retryable):
+    // its body is only cut at the cap. A success answer that large cannot be a token answer.
+    let success = response.status().is_success();
     let too_large = || {
         Error::invalid_response(
             provider,
@@ -96,9 +99,10 @@ pub async fn send(
         )
         .with_status(status)
     };
-    if response
-        .content_length()
-        .is_some_and(|len| len > MAX_BODY_BYTES as u64)
+    if success
+        && response
+            .content_length()
+            .is_some_and(|len| len > MAX_BODY_BYTES as u64)
     {
         return Err(too_large());
     }
@@ -112,8 +116,12 @@ pub async fn send(
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(map)? {
         if body.len() + chunk.len() > MAX_BODY_BYTES {
-            // Dropping `response` here closes the connection without reading the rest.
-            return Err(too_large());
+            // Dropping `response` closes the connection without reading the rest.
+            if success {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk[..MAX_BODY_BYTES - body.len()]);
+            break;
         }
         body.extend_from_slice(&chunk);
     }

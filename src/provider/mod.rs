@@ -188,7 +188,7 @@ pub(crate) fn status_error<P: Provider + ?Sized>(p: &P, res: &HttpResponse, now_
             None => format!("{name} is rate limiting token requests (HTTP 429{quoted}); retry later with backoff"),
         },
         ErrorCode::ServerError => format!(
-            "{name} failed with a server error (HTTP {status}{quoted}); this is on the vendor's side, try again later"
+            "{name} failed with a server error (HTTP {status}{quoted}); the problem is on the vendor's side"
         ),
         _ if status == 400 => format!(
             "{name} rejected the token request as invalid (HTTP 400{quoted}). {}",
@@ -232,7 +232,8 @@ fn vendor_message(body: &[u8]) -> (Option<String>, Option<String>) {
             (message, code)
         }
         Ok(_) => (None, None),
-        Err(_) if !text.is_empty() && !text.starts_with('<') => (Some(printable(text)), None),
+        // Not shortened here: `scrub` must see whole credentials before anything is cut.
+        Err(_) if !text.is_empty() && !text.starts_with('<') => (Some(text.to_owned()), None),
         Err(_) => (None, None),
     }
 }

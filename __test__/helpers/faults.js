@@ -1,0 +1,125 @@
+'use strict'
+// Small shared helpers for the fault, redaction, leak and soak tests (no new mock behaviour:
+// everything goes through the mock's documented knobs).
+
+const assert = require('node:assert/strict')
+const { performance } = require('node:perf_hooks')
+
+const { SECRETS } = require('./index')
+
+/** A JWT-shaped string anywhere in a text (header.payload.signature, base64url parts). */
+const JWT_PATTERN = /eyJ[\w-]+\.[\w-]+\.[\w-]+/
+
+/**
+ * A token we script into answers ourselves, JWT-shaped, with a recognisable signature part so a
+ * leak of it (or of its tail) is easy to find. Its payload has no `exp`.
+ */
+const FAKE_TOKEN = 'eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJmYXVsdC10ZXN0In0.FAKESIG-LEAKCHECK-9b7d5f3e1a'
+
+/** Milliseconds since an arbitrary origin (monotonic). */
+const now = () => performance.now()
+
+/** Await `promise`, which must reject; returns the rejection reason. */
+async function rejection(promise) {
+  try {
+    await promise
+  } catch (error) {
+    return error
+  }
+  assert.fail('expected a rejection, but the promise resolved')
+}
+
+/** Run `fn` and return `{ value | error, ms }`. */
+async function timed(fn) {
+  const started = now()
+  try {
+    const value = await fn()
+    return { value, ms: now() - started }
+  } catch (error) {
+    return { error, ms: now() - started }
+  }
+}
+
+/** Every known credential value. */
+const SECRET_VALUES = Object.freeze(Object.values(SECRETS))
+
+/**
+ * `text` with every credential, credential piece and JWT-shaped string masked, for assertion
+ * messages: a failing leak check must not itself print what leaked.
+ */
+function mask(text, tokens = []) {
+  let out = String(text)
+  for (const [name, secret] of Object.entries(SECRETS)) {
+    out = out.split(secret).join(`<SECRETS.${name}>`)
+    for (let i = 0; i + 16 <= secret.length; i++)
+      out = out.split(secret.slice(i, i + 16)).join(`<part of SECRETS.${name}>`)
+  }
+  for (const token of tokens) if (token && token.length > 12) out = out.split(token).join('<token>')
+  return out.replace(new RegExp(JWT_PATTERN.source, 'g'), '<JWT>')
+}
+
+/**
+ * Assert that `text` holds no credential, no full JWT-shaped token and none of `tokens`
+ * (each given token may appear as a short prefix only).
+ */
+function assertClean(text, tokens = [], what = 'text') {
+  assert.equal(typeof text, 'string', `${what} should be a string`)
+  for (const secret of SECRET_VALUES) {
+    assert.ok(!text.includes(secret), `${what} contains the credential ${secret.slice(0, 8)}…:\n${mask(text, tokens)}`)
+    // A cut-off credential is a leak too: no 16-character piece of one may appear.
+    for (let i = 0; i + 16 <= secret.length; i++) {
+      const piece = secret.slice(i, i + 16)
+      assert.ok(
+        !text.includes(piece),
+        `${what} contains part of the credential ${secret.slice(0, 8)}…:\n${mask(text, tokens)}`,
+      )
+    }
+  }
+  const jwt = JWT_PATTERN.exec(text)
+  assert.ok(jwt === null, `${what} contains a full JWT-shaped token:\n${mask(text, tokens)}`)
+  for (const token of tokens) {
+    if (!token) continue
+    // Any 20-character window of a token is enough to count as a leak (a short prefix is fine).
+    const tail = token.slice(12)
+    for (let i = 0; i + 20 <= tail.length; i += 10) {
+      const piece = tail.slice(i, i + 20)
+      assert.ok(
+        !text.includes(piece),
+        `${what} contains part of a token:\n${mask(text, tokens).split(piece).join('<part of a token>')}`,
+      )
+    }
+  }
+}
+
+/** Decode a JWT payload without verifying it (null for anything else). */
+function jwtPayload(token) {
+  const parts = String(token).split('.')
+  if (parts.length !== 3) return null
+  try {
+    return JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'))
+  } catch {
+    return null
+  }
+}
+
+/** An environment for child processes without the parent test runner's markers. */
+function childEnv(extra = {}) {
+  const env = { ...process.env, ...extra }
+  delete env.NODE_TEST_CONTEXT
+  delete env.NODE_OPTIONS
+  for (const [key, value] of Object.entries(extra)) if (value === undefined) delete env[key]
+  return env
+}
+
+module.exports = {
+  JWT_PATTERN,
+  FAKE_TOKEN,
+  SECRET_VALUES,
+  now,
+  rejection,
+  timed,
+  assertClean,
+  mask,
+  jwtPayload,
+  childEnv,
+}
