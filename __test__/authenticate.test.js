@@ -288,10 +288,18 @@ describe('invalid options are INVALID_OPTIONS before any I/O', () => {
     ],
     ['timeoutMs given as a string', () => ({ ...vendy(), timeoutMs: '300' }), /timeoutMs.*must be a number/],
     ['accessKey given as a number', () => ({ ...vendy(), accessKey: 12345 }), /accessKey.*must be a string/],
-    ['an apiKey given as an array', () => ({ ...pv(), apiKey: [SECRETS.pvApiKey] }), /apiKey.*must be a string, not an array/],
+    [
+      'an apiKey given as an array',
+      () => ({ ...pv(), apiKey: [SECRETS.pvApiKey] }),
+      /apiKey.*must be a string, not an array/,
+    ],
     ['a missing Vendy secretKey', () => without(vendy(), 'secretKey'), /secretKey is missing/],
     ['a missing Vendy accessKey', () => without(vendy(), 'accessKey'), /accessKey is missing/],
-    ['a legacy username without password', () => ({ ...without(vendy(), 'accessKey', 'secretKey'), username: SECRETS.vendyUsername }), /password/],
+    [
+      'a legacy username without password',
+      () => ({ ...without(vendy(), 'accessKey', 'secretKey'), username: SECRETS.vendyUsername }),
+      /password/,
+    ],
     ['a missing PuppetVendors apiKey', () => without(pv(), 'apiKey'), /apiKey/],
     ["an apiKey not starting with 'vk_'", () => ({ ...pv(), apiKey: 'pk_LEAKCHECK_not_a_vendor_key' }), /vk_/],
     ['PuppetVendors options given to Vendy', () => ({ ...vendy(), apiKey: SECRETS.pvApiKey }), /PuppetVendors options/],
@@ -317,7 +325,9 @@ describe('invalid options are INVALID_OPTIONS before any I/O', () => {
       await withoutCredentialEnv(
         () => expectVendorError(authenticate(options()), { code: 'INVALID_OPTIONS', message }),
         // Valid keys in the environment must not rescue a typo or a missing key.
-        what.includes('misspelt') ? { VENDY_ACCESS_KEY: SECRETS.vendyAccessKey, VENDY_SECRET_KEY: SECRETS.vendySecretKey } : {},
+        what.includes('misspelt')
+          ? { VENDY_ACCESS_KEY: SECRETS.vendyAccessKey, VENDY_SECRET_KEY: SECRETS.vendySecretKey }
+          : {},
       )
       assert.equal(mock.count(), 0, 'no request reached the vendor')
     })
@@ -640,7 +650,14 @@ describe('package entry points', () => {
     assert.equal(result.code, 0, result.stderr)
     const out = lastJsonLine(result.stdout)
     assert.equal(out.resolved, require.resolve('../lib/index.js'))
-    assert.deepEqual(out.exports, ['AuthClient', 'ErrorCodes', 'Session', 'VendorAuthError', 'authenticate', 'createClient'])
+    assert.deepEqual(out.exports, [
+      'AuthClient',
+      'ErrorCodes',
+      'Session',
+      'VendorAuthError',
+      'authenticate',
+      'createClient',
+    ])
     assert.equal(out.provider, 'puppetvendors')
     assert.equal(out.headerName, 'x-access-token')
     assert.equal(mock.count('pv.authenticate'), 1)

@@ -46,7 +46,8 @@ const many = (n, fn) => Promise.all(Array.from({ length: n }, fn))
 const endpointOf = { vendy: 'vendy.auth', puppetvendors: 'pv.authenticate' }
 const headerFor = (provider, token) =>
   provider === 'vendy' ? { Authorization: `Bearer ${token}` } : { 'x-access-token': token }
-const tokenOf = (header) => (header.Authorization ? header.Authorization.slice('Bearer '.length) : header['x-access-token'])
+const tokenOf = (header) =>
+  header.Authorization ? header.Authorization.slice('Bearer '.length) : header['x-access-token']
 
 // ------------------------------------------------------------------------------- the API
 
@@ -79,10 +80,13 @@ describe('createClient() and AuthClient', () => {
         code: 'INVALID_OPTIONS',
         message: /refreshWindowMs/,
       })
-      await expectVendorErrorSync(() => createClient({ ...optionsFor(mock, 'vendy'), signal: new AbortController().signal }), {
-        code: 'INVALID_OPTIONS',
-        message: /signal/,
-      })
+      await expectVendorErrorSync(
+        () => createClient({ ...optionsFor(mock, 'vendy'), signal: new AbortController().signal }),
+        {
+          code: 'INVALID_OPTIONS',
+          message: /signal/,
+        },
+      )
       await expectVendorErrorSync(() => createClient(optionsFor(mock, 'vendy', { baseUrl: 'http://127.0.0.1:9' })), {
         code: 'INSECURE_URL',
       })
@@ -304,7 +308,7 @@ describe('refresh ahead of expiry and expiry', { concurrency: true }, () => {
     assert.notEqual(next['x-access-token'], first.session.token)
   })
 
-  it("PuppetVendors: a scripted 401 on every /refresh-token also falls back to /authenticate", async (t) => {
+  it('PuppetVendors: a scripted 401 on every /refresh-token also falls back to /authenticate', async (t) => {
     const { mock, client } = await setup(t, 'puppetvendors')
     mock.script('pv.authenticate', { lifetimeSec: 13 })
     mock.setDefault('pv.refresh', {
@@ -456,12 +460,16 @@ describe('invalidate(), close()', () => {
     assert.equal(mock.count('vendy.auth'), 1)
   })
 
-  it('[Symbol.dispose]() closes the client', { skip: typeof Symbol.dispose !== 'symbol' && 'no Symbol.dispose' }, async (t) => {
-    const { client } = await setup(t, 'vendy')
-    await client.authHeader()
-    client[Symbol.dispose]()
-    await expectVendorError(client.authHeader(), { code: 'CLOSED' })
-  })
+  it(
+    '[Symbol.dispose]() closes the client',
+    { skip: typeof Symbol.dispose !== 'symbol' && 'no Symbol.dispose' },
+    async (t) => {
+      const { client } = await setup(t, 'vendy')
+      await client.authHeader()
+      client[Symbol.dispose]()
+      await expectVendorError(client.authHeader(), { code: 'CLOSED' })
+    },
+  )
 })
 
 // ------------------------------------------------------------------------ several clients
@@ -484,7 +492,9 @@ describe('several clients in one process', () => {
     assert.notEqual(ha['x-access-token'], hb['x-access-token'])
     assert.equal(mock.count('vendy.auth'), 1)
     assert.equal(mock.count('pv.authenticate'), 2)
-    const shops = mock.requests.filter((r) => r.endpoint === 'pv.authenticate').map((r) => JSON.parse(r.body).shopDomain)
+    const shops = mock.requests
+      .filter((r) => r.endpoint === 'pv.authenticate')
+      .map((r) => JSON.parse(r.body).shopDomain)
     assert.deepEqual(shops.sort(), ['shop-a.myshopify.com', 'shop-b.myshopify.com'])
     assert.equal((await shopA.getSession()).shopDomain, 'shop-a.myshopify.com')
     assert.equal((await shopB.getSession()).shopDomain, 'shop-b.myshopify.com')

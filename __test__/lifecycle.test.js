@@ -39,7 +39,11 @@ function runUseClient(mode, { provider = 'vendy', timeoutMs = 10_000 } = {}) {
 
 /** Asserts the child exited by itself with code 0 within `withinMs` of finishing its work. */
 function assertExitedOnItsOwn(result, withinMs) {
-  assert.equal(result.killed, false, `the child had to be killed after ${result.elapsedMs} ms (stderr: ${result.stderr})`)
+  assert.equal(
+    result.killed,
+    false,
+    `the child had to be killed after ${result.elapsedMs} ms (stderr: ${result.stderr})`,
+  )
   assert.equal(result.code, 0, `exit code (stderr: ${result.stderr})`)
   assertNoSecrets(result.stdout + result.stderr, 'child output')
   const out = lastJsonLine(result.stdout)
@@ -166,7 +170,13 @@ describe('worker_threads', () => {
     const v = assertWorkerResult(vendy, 'vendy')
     const p = assertWorkerResult(pv, 'puppetvendors')
     assert.equal(mainSession.provider, 'puppetvendors')
-    const tokens = [v.session.token, v.header.Authorization.slice(7), p.session.token, p.header['x-access-token'], mainSession.token]
+    const tokens = [
+      v.session.token,
+      v.header.Authorization.slice(7),
+      p.session.token,
+      p.header['x-access-token'],
+      mainSession.token,
+    ]
     assert.equal(new Set(tokens).size, 5, 'five exchanges, five different tokens')
     assert.equal(mock.count('vendy.auth'), 2)
     assert.equal(mock.count('pv.authenticate'), 3)

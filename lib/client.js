@@ -124,7 +124,10 @@ class AuthClient {
   #backgroundFailed(error) {
     if (this.#closed) return
     this.#backgroundFailures += 1
-    const ceiling = Math.min(BACKGROUND_BACKOFF_MAX_MS, BACKGROUND_BACKOFF_BASE_MS * 2 ** (this.#backgroundFailures - 1))
+    const ceiling = Math.min(
+      BACKGROUND_BACKOFF_MAX_MS,
+      BACKGROUND_BACKOFF_BASE_MS * 2 ** (this.#backgroundFailures - 1),
+    )
     const delay = Math.max(Math.floor(Math.random() * ceiling), error.retryAfterMs || 0)
     this.#nextBackgroundAt = Date.now() + delay
     this.#log(`background refresh failed (${error.code}); serving the current token, next try in ${delay} ms`)

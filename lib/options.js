@@ -44,7 +44,11 @@ function describe(value) {
 
 function checkSignal(signal) {
   if (signal === undefined || signal === null) return undefined
-  if (typeof signal !== 'object' || typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function') {
+  if (
+    typeof signal !== 'object' ||
+    typeof signal.aborted !== 'boolean' ||
+    typeof signal.addEventListener !== 'function'
+  ) {
     throw invalid('option signal must be an AbortSignal')
   }
   return signal
@@ -62,7 +66,9 @@ function makeLogger(logger) {
     throw invalid('option logger must be a function or an object with a debug() method')
   }
   const debug = (globalThis.process && process.env && process.env.DEBUG) || ''
-  const enabled = debug.split(/[\s,]+/).some((name) => name === '*' || name === 'vendor-auth' || name === 'vendor-auth:*')
+  const enabled = debug
+    .split(/[\s,]+/)
+    .some((name) => name === '*' || name === 'vendor-auth' || name === 'vendor-auth:*')
   return enabled ? (line) => process.stderr.write(`vendor-auth ${line}\n`) : undefined
 }
 

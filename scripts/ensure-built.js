@@ -25,6 +25,10 @@ const sources = Math.max(
 const stale = !addon || fs.statSync(path.join(root, addon)).mtimeMs < sources
 
 if (stale) {
-  console.error(addon ? 'vendor-auth: sources changed, rebuilding the addon…' : 'vendor-auth: building the addon (first run takes about two minutes)…')
+  console.error(
+    addon
+      ? 'vendor-auth: sources changed, rebuilding the addon…'
+      : 'vendor-auth: building the addon (first run takes about two minutes)…',
+  )
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' })
 }

@@ -1,4 +1,4 @@
-'use strict';
+'use strict'
 // Certificate material for the mock vendor server: a throw-away CA plus a
 // leaf (server) certificate signed by it, generated in memory at every start.
 //
@@ -7,26 +7,26 @@
 // certificate, so the server presents a CA:FALSE leaf and tests trust the CA.
 // No private key is ever written to disk and nothing is cached across calls.
 
-const { webcrypto } = require('node:crypto');
-const net = require('node:net');
+const { webcrypto } = require('node:crypto')
+const net = require('node:net')
 
-const CA_SUBJECT = 'CN=vendor-auth mock CA';
-const LEAF_SUBJECT = 'CN=vendor-auth mock server';
-const EC_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-const HOUR_MS = 3600 * 1000;
-const DAY_MS = 24 * HOUR_MS;
+const CA_SUBJECT = 'CN=vendor-auth mock CA'
+const LEAF_SUBJECT = 'CN=vendor-auth mock server'
+const EC_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
+const HOUR_MS = 3600 * 1000
+const DAY_MS = 24 * HOUR_MS
 
-let x509Module = null;
+let x509Module = null
 
 /**
  * Loads @peculiar/x509 once. Its dependency tsyringe needs the `reflect-metadata` polyfill
  * (the package it documents for this), so that is loaded first.
  */
 function loadX509() {
-  if (x509Module) return x509Module;
-  require('reflect-metadata');
-  x509Module = require('@peculiar/x509');
-  return x509Module;
+  if (x509Module) return x509Module
+  require('reflect-metadata')
+  x509Module = require('@peculiar/x509')
+  return x509Module
 }
 
 /** Subject-alternative-name entries for the leaf: loopback plus `host`. */
@@ -34,16 +34,16 @@ function subjectAltNames(host) {
   const names = [
     { type: 'ip', value: '127.0.0.1' },
     { type: 'dns', value: 'localhost' },
-  ];
+  ]
   if (host && host !== '127.0.0.1' && host !== 'localhost') {
-    names.push({ type: net.isIP(host) ? 'ip' : 'dns', value: host });
+    names.push({ type: net.isIP(host) ? 'ip' : 'dns', value: host })
   }
-  return names;
+  return names
 }
 
 async function generateKeyPair() {
   // Extractable so the leaf's private key can be handed to node:tls (in memory).
-  return webcrypto.subtle.generateKey(EC_ALGORITHM, true, ['sign', 'verify']);
+  return webcrypto.subtle.generateKey(EC_ALGORITHM, true, ['sign', 'verify'])
 }
 
 async function createCaCertificate(x509, keys, validity) {
@@ -55,15 +55,12 @@ async function createCaCertificate(x509, keys, validity) {
       ...validity,
       extensions: [
         new x509.BasicConstraintsExtension(true, undefined, true),
-        new x509.KeyUsagesExtension(
-          x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
-          true,
-        ),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
         await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, webcrypto),
       ],
     },
     webcrypto,
-  );
+  )
 }
 
 async function createLeafCertificate(x509, { caCert, caKeys, leafKeys, validity, host }) {
@@ -85,14 +82,17 @@ async function createLeafCertificate(x509, { caCert, caKeys, leafKeys, validity,
       ],
     },
     webcrypto,
-  );
+  )
 }
 
 /** PKCS#8 PEM of a private CryptoKey (kept in memory only). */
 async function privateKeyPem(key) {
-  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
-  const lines = der.toString('base64').match(/.{1,64}/g).join('\n');
-  return `-----BEGIN PRIVATE KEY-----\n${lines}\n-----END PRIVATE KEY-----\n`;
+  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key))
+  const lines = der
+    .toString('base64')
+    .match(/.{1,64}/g)
+    .join('\n')
+  return `-----BEGIN PRIVATE KEY-----\n${lines}\n-----END PRIVATE KEY-----\n`
 }
 
 /**
@@ -103,18 +103,18 @@ async function privateKeyPem(key) {
  *   (for the TLS server).
  */
 async function createCertificates({ host } = {}) {
-  const x509 = loadX509();
-  const now = Date.now();
-  const validity = { notBefore: new Date(now - HOUR_MS), notAfter: new Date(now + 2 * DAY_MS) };
-  const caKeys = await generateKeyPair();
-  const leafKeys = await generateKeyPair();
-  const caCert = await createCaCertificate(x509, caKeys, validity);
-  const leafCert = await createLeafCertificate(x509, { caCert, caKeys, leafKeys, validity, host });
+  const x509 = loadX509()
+  const now = Date.now()
+  const validity = { notBefore: new Date(now - HOUR_MS), notAfter: new Date(now + 2 * DAY_MS) }
+  const caKeys = await generateKeyPair()
+  const leafKeys = await generateKeyPair()
+  const caCert = await createCaCertificate(x509, caKeys, validity)
+  const leafCert = await createLeafCertificate(x509, { caCert, caKeys, leafKeys, validity, host })
   return {
     caCert: caCert.toString('pem'),
     cert: leafCert.toString('pem'),
     key: await privateKeyPem(leafKeys.privateKey),
-  };
+  }
 }
 
-module.exports = { createCertificates, CA_SUBJECT };
+module.exports = { createCertificates, CA_SUBJECT }

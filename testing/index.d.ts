@@ -23,82 +23,82 @@
  * - `'pv.authenticate'` — PuppetVendors `POST /authenticate`
  * - `'pv.refresh'` — PuppetVendors `POST /refresh-token`
  */
-export type MockEndpoint = 'vendy.auth' | 'pv.authenticate' | 'pv.refresh';
+export type MockEndpoint = 'vendy.auth' | 'pv.authenticate' | 'pv.refresh'
 
 /** The endpoint names, in a frozen array. */
-export declare const ENDPOINTS: readonly MockEndpoint[];
+export declare const ENDPOINTS: readonly MockEndpoint[]
 
 /** Options of the mocked Vendy account. */
 export interface MockVendyOptions {
   /** Accepted `AccessKey` header. Default `'vendy-test-access-key'`. */
-  accessKey?: string;
+  accessKey?: string
   /** Accepted `SecretKey` header. Default `'vendy-test-secret-key'`. */
-  secretKey?: string;
+  secretKey?: string
   /** Accepted legacy Basic-auth user name. Default `'merchant@example.com'`. */
-  username?: string;
+  username?: string
   /** Accepted legacy Basic-auth password. Default `'vendy-test-password'`. */
-  password?: string;
+  password?: string
   /** Token lifetime in seconds (JWT `exp - iat`). Default 7 days (604800). */
-  tokenLifetimeSec?: number;
+  tokenLifetimeSec?: number
   /**
    * Seconds added to the JWT's `exp` to form the answer's `expiryTime`, to
    * mimic Vendy's own sample where `expiryTime` is 400 s after `exp`. Default 0.
    */
-  expiryTimeSkewSec?: number;
+  expiryTimeSkewSec?: number
 }
 
 /** One PuppetVendors API key known to the mock. */
 export interface MockPuppetVendorsKey {
   /** The key. `vk_live_…` answers `mode: 'live'`, anything else `'test'`. Default `'vk_test_mockkey'`. */
-  apiKey?: string;
+  apiKey?: string
   /** The key's shop. Default `'mock-store.myshopify.com'`. */
-  shopDomain?: string;
+  shopDomain?: string
   /** Permissions announced on success. Default `['orders:read', 'products:read']`. */
-  permissions?: string[];
+  permissions?: string[]
   /** Vendor id announced on success (also the JWT `sub`). Default `'vendor_123'`. */
-  vendorId?: string;
+  vendorId?: string
   /**
    * When true the key is valid for any shop: a `shopDomain` in the request is
    * accepted and echoed back. When false (default) a `shopDomain` other than
    * the key's own is rejected with 401 "The provided shopDomain is not available.".
    */
-  multiShop?: boolean;
+  multiShop?: boolean
 }
 
 /** Options of the mocked PuppetVendors API. */
 export interface MockPuppetVendorsOptions {
   /** Known API keys. Default: one key with all defaults. Each entry's missing fields take the defaults. */
-  keys?: MockPuppetVendorsKey[];
+  keys?: MockPuppetVendorsKey[]
   /** Token lifetime in seconds (`expiresIn` and JWT `exp - iat`). Default 86400. */
-  tokenLifetimeSec?: number;
+  tokenLifetimeSec?: number
 }
 
 /** Options of {@link startMockVendor} and {@link forkMockVendor}. */
 export interface MockVendorOptions {
-  vendy?: MockVendyOptions;
-  puppetvendors?: MockPuppetVendorsOptions;
+  vendy?: MockVendyOptions
+  puppetvendors?: MockPuppetVendorsOptions
   /**
    * Address to listen on. Default `'127.0.0.1'`. The certificate always covers
    * IP 127.0.0.1 and DNS localhost, plus this host when it differs.
    */
-  host?: string;
+  host?: string
   /** Port to listen on. Default 0 (an ephemeral port). */
-  port?: number;
+  port?: number
 }
 
 /** A request as seen by the mock. */
 export interface MockRequest {
   /** Which endpoint it hit, or `null` for unknown paths/methods (answered 404). */
-  endpoint: MockEndpoint | null;
-  method: string;
+  endpoint: MockEndpoint | null
+  method: string
   /** Path as received, including any query string. */
-  path: string;
+  path: string
   /** Request headers, names lower-cased (Node's `IncomingMessage.headers`). */
-  headers: Record<string, string | string[] | undefined>;
+  headers: Record<string, string | string[] | undefined>
   /** Body as UTF-8 text (for a body over 64 KiB, answered 413: the first 64 KiB at most). */
-  body: string;
+  body: string
   /** Arrival time, ms since the epoch. */
-  at: number;
+  at: number
 }
 
 /**
@@ -118,50 +118,50 @@ export interface MockRequest {
  */
 export interface MockStepObject {
   /** Answer this status instead of the normal handling (default 200 when only `body` is given). */
-  status?: number;
+  status?: number
   /**
    * Answer this body instead of the normal handling: a string or bytes are
    * sent verbatim, anything else as JSON. Default empty when only `status`
    * is given. Content-Type is `application/json; charset=utf-8` unless
    * `headers` says otherwise.
    */
-  body?: string | Uint8Array | object;
+  body?: string | Uint8Array | object
   /** Extra/overriding response headers, e.g. `{ 'Retry-After': '2' }`. Applies to any answer. */
-  headers?: Record<string, string | number | string[]>;
+  headers?: Record<string, string | number | string[]>
   /** Wait this long (after reading the request) before answering, resetting or stalling. */
-  delayMs?: number;
+  delayMs?: number
   /** Read the request and never answer; the connection stays open until `close()`. */
-  stall?: boolean;
+  stall?: boolean
   /** Destroy the connection with a TCP reset instead of answering (client sees ECONNRESET). */
-  reset?: boolean;
+  reset?: boolean
   /**
    * Answer (status 200 unless `status` is given) with a generated JSON-looking
    * body of exactly this many bytes (`{"token":"aaaa…"}`), sent with chunked
    * transfer encoding (no Content-Length unless `headers` sets one), written
    * in chunks honouring backpressure; writing stops when the client goes away.
    */
-  oversizedBytes?: number;
+  oversizedBytes?: number
   /** Send the answer's body slowly: `chunkBytes` at a time, `intervalMs` apart. */
-  trickle?: { chunkBytes: number; intervalMs: number };
+  trickle?: { chunkBytes: number; intervalMs: number }
   /**
    * Issue the normal success answer with this lifetime in seconds instead of
    * the configured one, for both the stated expiry (`expiresIn` /
    * `expiryTime`) and the JWT `exp`. 0 or negative yields an already-expired
    * token.
    */
-  lifetimeSec?: number;
+  lifetimeSec?: number
   /** Set the JWT's `exp` to `iat` + this many seconds, independently of the stated expiry. */
-  jwtExpOffsetSec?: number;
+  jwtExpOffsetSec?: number
   /**
    * PuppetVendors endpoints only: replace `data.expiresIn` in a success answer
    * with this raw value (any JSON value; `undefined` removes the field).
    */
-  expiresIn?: unknown;
+  expiresIn?: unknown
   /**
    * `vendy.auth` only: replace `expiryTime` in a success answer with this raw
    * value (any JSON value; `undefined` removes the field).
    */
-  expiryTime?: unknown;
+  expiryTime?: unknown
 }
 
 /**
@@ -170,38 +170,40 @@ export interface MockStepObject {
  * If it throws or returns an invalid step, the mock answers 500 with
  * `error.code === 'MOCK_STEP_ERROR'`. In-process mocks only.
  */
-export type MockStepFunction = (request: MockRequest) => MockStepObject | null | undefined | Promise<MockStepObject | null | undefined>;
+export type MockStepFunction = (
+  request: MockRequest,
+) => MockStepObject | null | undefined | Promise<MockStepObject | null | undefined>
 
-export type MockStep = MockStepObject | MockStepFunction;
+export type MockStep = MockStepObject | MockStepFunction
 
 /** A running in-process mock vendor server. */
 export interface MockVendor {
   /** `https://127.0.0.1:PORT` (no trailing slash). PuppetVendors' `/v2` base form is `${baseUrl}/v2`. */
-  readonly baseUrl: string;
+  readonly baseUrl: string
   /** PEM of this server's own CA certificate: trust it to talk to the server. */
-  readonly caCert: string;
-  readonly port: number;
+  readonly caCert: string
+  readonly port: number
   /** Every request received, oldest first. The same array is kept (and emptied by `reset()`). */
-  readonly requests: MockRequest[];
+  readonly requests: MockRequest[]
   /**
    * Appends steps to the endpoint's queue. Each request to the endpoint
    * consumes one step; once the queue is empty the endpoint's default step
    * (see `setDefault`) applies, else normal behaviour.
    * @throws TypeError for an unknown endpoint or an invalid step (nothing is queued then).
    */
-  script(endpoint: MockEndpoint, steps: MockStep | MockStep[]): void;
+  script(endpoint: MockEndpoint, steps: MockStep | MockStep[]): void
   /** Sets the step used when the endpoint's queue is empty; `null` restores normal behaviour. */
-  setDefault(endpoint: MockEndpoint, step: MockStep | null): void;
+  setDefault(endpoint: MockEndpoint, step: MockStep | null): void
   /** Number of steps still queued for the endpoint (to check a script was fully consumed). */
-  pending(endpoint: MockEndpoint): number;
+  pending(endpoint: MockEndpoint): number
   /** Number of requests received; with an endpoint (or `null` for unknown paths) only those. */
-  count(endpoint?: MockEndpoint | null): number;
+  count(endpoint?: MockEndpoint | null): number
   /** Clears recorded requests, queued steps and defaults (issued tokens stay valid). */
-  reset(): void;
+  reset(): void
   /** Every token issued so far becomes invalid for `/refresh-token`. */
-  revokeTokens(): void;
+  revokeTokens(): void
   /** Stops the server and destroys open connections (including stalled ones). Idempotent. */
-  close(): Promise<void>;
+  close(): Promise<void>
 }
 
 /**
@@ -209,7 +211,7 @@ export interface MockVendor {
  * (ECDSA P-256) and leaf certificate. Nothing is cached across calls and no
  * key is written to disk.
  */
-export declare function startMockVendor(options?: MockVendorOptions): Promise<MockVendor>;
+export declare function startMockVendor(options?: MockVendorOptions): Promise<MockVendor>
 
 /**
  * A mock vendor server running in a child process (see {@link forkMockVendor}).
@@ -217,22 +219,22 @@ export declare function startMockVendor(options?: MockVendorOptions): Promise<Mo
  * asynchronous and function steps are not supported.
  */
 export interface ForkedMockVendor {
-  readonly baseUrl: string;
-  readonly caCert: string;
-  readonly port: number;
+  readonly baseUrl: string
+  readonly caCert: string
+  readonly port: number
   /** Process id of the child running the server. */
-  readonly pid: number;
-  count(endpoint?: MockEndpoint | null): Promise<number>;
-  pending(endpoint: MockEndpoint): Promise<number>;
+  readonly pid: number
+  count(endpoint?: MockEndpoint | null): Promise<number>
+  pending(endpoint: MockEndpoint): Promise<number>
   /** A snapshot of the requests received so far. */
-  requests(): Promise<MockRequest[]>;
+  requests(): Promise<MockRequest[]>
   /** Like {@link MockVendor.script}; rejects with a TypeError for function steps or invalid steps. */
-  script(endpoint: MockEndpoint, steps: MockStepObject | MockStepObject[]): Promise<void>;
-  setDefault(endpoint: MockEndpoint, step: MockStepObject | null): Promise<void>;
-  reset(): Promise<void>;
-  revokeTokens(): Promise<void>;
+  script(endpoint: MockEndpoint, steps: MockStepObject | MockStepObject[]): Promise<void>
+  setDefault(endpoint: MockEndpoint, step: MockStepObject | null): Promise<void>
+  reset(): Promise<void>
+  revokeTokens(): Promise<void>
   /** Closes the server and waits for the child process to exit. Idempotent. */
-  close(): Promise<void>;
+  close(): Promise<void>
 }
 
 /**
@@ -241,4 +243,4 @@ export interface ForkedMockVendor {
  * measured event loop. The child exits when the parent disconnects; while no
  * control call is in flight the child does not keep the parent alive.
  */
-export declare function forkMockVendor(options?: MockVendorOptions): Promise<ForkedMockVendor>;
+export declare function forkMockVendor(options?: MockVendorOptions): Promise<ForkedMockVendor>

@@ -1,4 +1,4 @@
-'use strict';
+'use strict'
 // vendor-auth/testing: a mock Vendy + PuppetVendors auth server for tests
 // and benchmarks of code that uses vendor-auth.
 //
@@ -19,8 +19,8 @@
 //   mock-process.js  child-process entry for forkMockVendor
 // See index.d.ts for the documented API.
 
-const { startMockVendor } = require('./server');
-const { forkMockVendor } = require('./fork');
-const { ENDPOINTS } = require('./steps');
+const { startMockVendor } = require('./server')
+const { forkMockVendor } = require('./fork')
+const { ENDPOINTS } = require('./steps')
 
-module.exports = { startMockVendor, forkMockVendor, ENDPOINTS };
+module.exports = { startMockVendor, forkMockVendor, ENDPOINTS }
