@@ -6,27 +6,13 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 
-const { authenticate, createClient, VendorAuthError } = require('..')
-const { startMock, optionsFor } = require('./helpers')
+const { authenticate, VendorAuthError } = require('..')
+const { startMock, optionsFor, mockFor, clientFor } = require('./helpers')
 const { startTcpProxy } = require('./helpers/tcp-proxy')
 const { FAKE_TOKEN, JWT_PATTERN, rejection, timed, assertClean, mask, jwtPayload } = require('./helpers/faults')
 
 const PV = 'puppetvendors'
 const pvError = (message, code) => ({ success: false, error: { message, code } })
-
-/** A fresh mock for one test, closed when the test ends (even on failure). */
-async function mockFor(t, options) {
-  const mock = await startMock(options)
-  t.after(() => mock.close())
-  return mock
-}
-
-/** A client closed when the test ends. */
-function clientFor(t, options) {
-  const client = createClient(options)
-  t.after(() => client.close())
-  return client
-}
 
 /** Collects debug lines of one call. */
 function lineSink() {

@@ -12,23 +12,11 @@ const util = require('node:util')
 const { execFile } = require('node:child_process')
 
 const { authenticate, createClient, VendorAuthError, ErrorCodes } = require('..')
-const { startMock, optionsFor, SECRETS } = require('./helpers')
+const { optionsFor, SECRETS, mockFor, clientFor } = require('./helpers')
 const { FAKE_TOKEN, JWT_PATTERN, assertClean, mask, jwtPayload, childEnv, rejection } = require('./helpers/faults')
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'faults')
 const PV = 'puppetvendors'
-
-async function mockFor(t, options) {
-  const mock = await startMock(options)
-  t.after(() => mock.close())
-  return mock
-}
-
-function clientFor(t, options) {
-  const client = createClient(options)
-  t.after(() => client.close())
-  return client
-}
 
 /** Everything written to stdout/stderr while `fn` runs (synchronously), not passed through. */
 function captureOutput(fn) {

@@ -39,4 +39,19 @@ function optionsFor(mock, provider, extra = {}) {
   return { provider, baseUrl: mock.baseUrl, caCert: mock.caCert, ...creds, ...extra }
 }
 
-module.exports = { SECRETS, startMock, optionsFor }
+/** A fresh mock for one test, closed when the test ends (even on failure). */
+async function mockFor(t, options) {
+  const mock = await startMock(options)
+  t.after(() => mock.close())
+  return mock
+}
+
+/** A client closed when the test ends. */
+function clientFor(t, options) {
+  const { createClient } = require('../..')
+  const client = createClient(options)
+  t.after(() => client.close())
+  return client
+}
+
+module.exports = { SECRETS, startMock, optionsFor, mockFor, clientFor }

@@ -24,6 +24,8 @@ const SPECS: &[&Spec] = &[&vendy::SPEC, &puppetvendors::SPEC];
 pub struct Spec {
     /// The `provider` option value, e.g. `"vendy"`.
     pub id: &'static str,
+    /// The vendor's name for messages, e.g. `"Vendy"`.
+    pub name: &'static str,
     production_url: &'static str,
     staging_url: &'static str,
     /// Build the provider from validated common parts plus its own options.
@@ -115,11 +117,17 @@ impl TokenHeader {
 
 /// One vendor's token protocol.
 pub trait Provider: Send + Sync + fmt::Debug {
-    /// The `provider` option value.
-    fn id(&self) -> &'static str;
-    /// The vendor's name for messages.
-    fn name(&self) -> &'static str;
+    /// The vendor's registry entry.
+    fn spec(&self) -> &'static Spec;
     fn base_url(&self) -> &Url;
+    /// The `provider` option value.
+    fn id(&self) -> &'static str {
+        self.spec().id
+    }
+    /// The vendor's name for messages.
+    fn name(&self) -> &'static str {
+        self.spec().name
+    }
     /// The header that carries the token.
     fn token_header(&self) -> TokenHeader;
     /// What to tell a person whose credentials were refused.

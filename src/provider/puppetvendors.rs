@@ -12,6 +12,7 @@ use url::Url;
 
 pub(super) const SPEC: Spec = Spec {
     id: "puppetvendors",
+    name: "PuppetVendors",
     production_url: "https://api.puppetvendors.com/v2",
     staging_url: "https://staging-api.puppetvendors.com",
     build,
@@ -78,12 +79,8 @@ fn build(config: Config<'_>) -> Result<Box<dyn Provider>, Error> {
 }
 
 impl Provider for PuppetVendors {
-    fn id(&self) -> &'static str {
-        SPEC.id
-    }
-
-    fn name(&self) -> &'static str {
-        "PuppetVendors"
+    fn spec(&self) -> &'static Spec {
+        &SPEC
     }
 
     fn base_url(&self) -> &Url {

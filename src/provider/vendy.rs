@@ -14,6 +14,7 @@ use url::Url;
 
 pub(super) const SPEC: Spec = Spec {
     id: "vendy",
+    name: "Vendy",
     production_url: "https://api.vendy.money",
     staging_url: "https://api.staging.vendy.money",
     build,
@@ -87,12 +88,8 @@ fn build(config: Config<'_>) -> Result<Box<dyn Provider>, Error> {
 }
 
 impl Provider for Vendy {
-    fn id(&self) -> &'static str {
-        SPEC.id
-    }
-
-    fn name(&self) -> &'static str {
-        "Vendy"
+    fn spec(&self) -> &'static Spec {
+        &SPEC
     }
 
     fn base_url(&self) -> &Url {
