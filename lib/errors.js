@@ -48,6 +48,7 @@ const ErrorCodes = Object.freeze({
   SERVER_ONLY: 'SERVER_ONLY',
   CLOSED: 'CLOSED',
   ABORTED: 'ABORTED',
+  UNSUPPORTED_PLATFORM: 'UNSUPPORTED_PLATFORM',
 })
 
 module.exports = { VendorAuthError, ErrorCodes, fromNative }

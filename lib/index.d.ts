@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'SERVER_ONLY'
   | 'CLOSED'
   | 'ABORTED'
+  | 'UNSUPPORTED_PLATFORM'
 
 export declare const ErrorCodes: Readonly<{ [K in ErrorCode]: K }>
 
