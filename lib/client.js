@@ -110,12 +110,7 @@ class AuthClient {
     if (this.#background || this.#foreground || now < this.#nextBackgroundAt) return
     this.#log('token inside the refresh window: refreshing in the background')
     this.#background = this.#exchange(true)
-      .then(
-        () => {
-          this.#backgroundFailures = 0
-        },
-        (error) => this.#backgroundFailed(error),
-      )
+      .catch((error) => this.#backgroundFailed(error))
       .finally(() => {
         this.#background = null
       })
@@ -140,6 +135,9 @@ class AuthClient {
   }
 
   #install(native) {
+    // A new token starts with a clean slate: no backoff left over from refreshing the old one.
+    this.#backgroundFailures = 0
+    this.#nextBackgroundAt = 0
     const session = new Session(native)
     const lifetime = Math.max(0, session.expiresAt - Date.now())
     const margin = Math.min(SAFETY_MARGIN_MS, lifetime * 0.1)
