@@ -8,8 +8,10 @@ use crate::{Error, HttpRequest, HttpResponse, Provider, RetryPolicy, Session};
 /// What the driver does next.
 #[derive(Debug)]
 pub enum Step {
-    /// Send `request` after waiting `delay_ms`.
-    Send { request: HttpRequest, delay_ms: u64 },
+    /// Retry: send `request` after waiting `delay_ms` (which full jitter may make 0).
+    Retry { request: HttpRequest, delay_ms: u64 },
+    /// The refresh endpoint refused: send this authentication request now (not a retry).
+    Fallback(HttpRequest),
     /// A new session.
     Done(Session),
     /// Give up with this error.
@@ -87,10 +89,7 @@ impl<'a> Exchange<'a> {
             // The refresh endpoint refused (401 "Invalid or expired token", or anything else a
             // retry cannot fix): fall back to a full authentication, which is not a retry.
             self.refreshing = None;
-            return Step::Send {
-                request: self.provider.authenticate_request(),
-                delay_ms: 0,
-            };
+            return Step::Fallback(self.provider.authenticate_request());
         }
         match self.policy.decide(self.retries, error, jitter) {
             Ok(delay_ms) => {
@@ -100,7 +99,7 @@ impl<'a> Exchange<'a> {
                     None => None,
                 }
                 .unwrap_or_else(|| self.provider.authenticate_request());
-                Step::Send { request, delay_ms }
+                Step::Retry { request, delay_ms }
             }
             Err(error) => Step::Failed(error),
         }
@@ -138,7 +137,7 @@ mod tests {
 
     fn path(step: &Step) -> String {
         match step {
-            Step::Send { request, .. } => request.url.path().to_owned(),
+            Step::Retry { request, .. } | Step::Fallback(request) => request.url.path().to_owned(),
             other => panic!("expected a request, got {other:?}"),
         }
     }
@@ -149,13 +148,29 @@ mod tests {
         let mut ex = Exchange::new(&*o.provider, o.retry, None);
         assert_eq!(ex.start().url.path(), "/v2/authenticate");
         let step = ex.on_outcome(Ok(HttpResponse::new(503, "")), NOW, 0.5);
-        assert!(matches!(step, Step::Send { delay_ms: 125, .. }), "{step:?}");
+        assert!(
+            matches!(step, Step::Retry { delay_ms: 125, .. }),
+            "{step:?}"
+        );
         let step = ex.on_outcome(Err(Error::new(ErrorCode::Timeout, "t")), NOW, 0.5);
-        assert!(matches!(step, Step::Send { delay_ms: 250, .. }), "{step:?}");
+        assert!(
+            matches!(step, Step::Retry { delay_ms: 250, .. }),
+            "{step:?}"
+        );
         assert!(matches!(
             ex.on_outcome(Ok(ok_body("tok-1")), NOW, 0.5),
             Step::Done(_)
         ));
+    }
+
+    #[test]
+    fn a_zero_jitter_retry_is_still_a_retry() {
+        // Regression: a 0 ms full-jitter backoff was taken for (and logged as) a refresh fallback.
+        let o = pv();
+        let mut ex = Exchange::new(&*o.provider, o.retry, None);
+        ex.start();
+        let step = ex.on_outcome(Ok(HttpResponse::new(429, "")), NOW, 0.0);
+        assert!(matches!(step, Step::Retry { delay_ms: 0, .. }), "{step:?}");
     }
 
     #[test]
@@ -166,7 +181,7 @@ mod tests {
         for _ in 0..2 {
             assert!(matches!(
                 ex.on_outcome(Ok(HttpResponse::new(500, "")), NOW, 0.0),
-                Step::Send { .. }
+                Step::Retry { .. }
             ));
         }
         match ex.on_outcome(Ok(HttpResponse::new(500, "")), NOW, 0.0) {
@@ -202,6 +217,7 @@ mod tests {
             .iter()
             .any(|h| h.name() == "x-access-token" && h.value() == "tok-1"));
         let step = ex.on_outcome(Ok(HttpResponse::new(401, r#"{"success":false}"#)), NOW, 0.0);
+        assert!(matches!(step, Step::Fallback(_)), "{step:?}");
         assert_eq!(path(&step), "/v2/authenticate");
         assert!(!ex.is_refreshing());
 

@@ -129,19 +129,19 @@ impl Client {
                 )),
             }
             match exchange.on_outcome(outcome, received_at, jitter()) {
-                Step::Send {
+                Step::Retry {
                     request: next,
                     delay_ms,
                 } => {
-                    if delay_ms > 0 {
-                        log.push(format!("{} retry in {delay_ms} ms", provider.id()));
-                        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-                    } else {
-                        log.push(format!(
-                            "{} refresh refused; authenticating instead",
-                            provider.id()
-                        ));
-                    }
+                    log.push(format!("{} retry in {delay_ms} ms", provider.id()));
+                    tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                    request = next;
+                }
+                Step::Fallback(next) => {
+                    log.push(format!(
+                        "{} refresh refused; authenticating instead",
+                        provider.id()
+                    ));
                     request = next;
                 }
                 Step::Done(session) => {
