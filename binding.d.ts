@@ -92,6 +92,3 @@ export interface NativeSession {
   mode?: string
   vendorId?: string
 }
-
-/** The addon's clock, for tests that compare expiry times. */
-export declare function now(): number

@@ -187,4 +187,4 @@ function createClient(options) {
   return new AuthClient(options)
 }
 
-module.exports = { AuthClient, createClient, SAFETY_MARGIN_MS }
+module.exports = { AuthClient, createClient }

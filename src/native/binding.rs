@@ -4,7 +4,7 @@
 // Under `cargo test` napi-derive registers nothing, so the exported items look unused.
 #![cfg_attr(test, allow(dead_code, unused_imports))]
 
-use super::client::{now_ms, Client, Mode};
+use super::client::{Client, Mode};
 use crate::{token_preview, Error, ErrorCode, Options, RawOptions, Session, KNOWN_OPTIONS};
 use napi::bindgen_prelude::{Env, Function, JsObjectValue, Object};
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
@@ -224,12 +224,6 @@ async fn run(client: Arc<Client>, mode: Mode) -> NativeOutcome {
 #[napi]
 pub fn known_options() -> Vec<&'static str> {
     KNOWN_OPTIONS.to_vec()
-}
-
-/// The addon's clock, for tests that compare expiry times.
-#[napi]
-pub fn now() -> f64 {
-    now_ms() as f64
 }
 
 /// Refuse to initialise where keys would reach a browser: a global scope with `window` or

@@ -175,7 +175,7 @@ fn closed_error(provider: &'static str) -> Error {
 }
 
 /// Milliseconds since the Unix epoch (the one clock read of the library).
-pub fn now_ms() -> u64 {
+fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
