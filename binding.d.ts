@@ -14,10 +14,15 @@ export declare class NativeClient {
   /**
    * Validate options (reading unset credentials from `env`, normally `process.env`) before
    * any I/O. Throws an error with the stable `code` (`INVALID_OPTIONS`, `INSECURE_URL`).
+   * `log`, if given, receives debug lines as they happen (it must not throw; it never keeps
+   * the process alive).
    */
-  constructor(options: NativeOptions, env: object)
-  /** The refresh window in ms (validated, defaulted). */
-  get refreshWindowMs(): number
+  constructor(options: NativeOptions, env: object, log?: ((arg: string) => void) | undefined | null)
+  /**
+   * What to do now, for a caller off the hot path (no I/O; a short lock that no exchange
+   * holds while it waits on the network).
+   */
+  plan(): NativePlan
   /** The provider id. */
   get provider(): string
   /** Get a new session, with the full retry policy (callers are waiting for it). */
@@ -28,7 +33,10 @@ export declare class NativeClient {
    * that is otherwise finished exits even while the vendor stalls.
    */
   exchangeInBackground(done: (arg: NativeOutcome) => void): void
-  /** Forget the current session (the next exchange authenticates from scratch). */
+  /**
+   * Forget the current session (the next exchange authenticates from scratch) and end a
+   * refusal cool-down.
+   */
   invalidate(): void
   /** End in-flight exchanges with `CLOSED` and refuse new ones. */
   close(): void
@@ -61,6 +69,7 @@ export interface NativeOptions {
   baseUrl?: string
   caCert?: string
   timeoutMs?: number
+  exchangeTimeoutMs?: number
   maxRetries?: number
   maxRetryDelayMs?: number
   refreshWindowMs?: number
@@ -72,9 +81,19 @@ export interface NativeOptions {
  */
 export interface NativeOutcome {
   session?: NativeSession
+  /** Until when the new token may be served from the JS hot path (the core's refresh time). */
+  freshUntil?: number
   error?: NativeError
-  /** Debug log lines (secrets redacted), for the opt-in logger. */
-  log: Array<string>
+}
+
+/** The core's [`Plan`] for a caller off the hot path. */
+export interface NativePlan {
+  /** 0 serve, 1 serve and refresh in the background, 2 exchange (callers wait), 3 reject. */
+  action: number
+  /** For 0 and 1: until when the hot path may serve the current header without asking again. */
+  until: number
+  /** For 3: the remembered error. */
+  error?: NativeError
 }
 
 /** A session as plain data; the JS wrapper turns it into a `Session` that redacts itself. */

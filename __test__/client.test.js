@@ -154,16 +154,16 @@ describe('a fresh token is answered from the cache', () => {
 // ----------------------------------------------------------------------- failures not cached
 
 describe('a failure is never cached', () => {
-  it('after a foreground 401 the next call makes a new request and succeeds', async (t) => {
+  it('after a foreground 401 the next call waits out a 1 s cool-down, then makes a new request', async (t) => {
     const { mock, client } = await setup(t, 'vendy')
     mock.script('vendy.auth', { status: 401, body: { message: 'incorrect password' } })
-    await expectVendorError(client.authHeader(), {
-      code: 'UNAUTHORIZED',
-      status: 401,
-      provider: 'vendy',
-      vendorMessage: 'incorrect password',
-    })
+    const refused = { code: 'UNAUTHORIZED', status: 401, provider: 'vendy', vendorMessage: 'incorrect password' }
+    await expectVendorError(client.authHeader(), refused)
     assert.equal(mock.count('vendy.auth'), 1)
+    // Inside the cool-down: the same error at once, no request.
+    await expectVendorError(client.authHeader(), { ...refused, message: /remembered/ })
+    assert.equal(mock.count('vendy.auth'), 1)
+    await new Promise((resolve) => setTimeout(resolve, 1050))
     const header = await client.authHeader()
     assert.match(header.Authorization, /^Bearer /)
     assert.equal(mock.count('vendy.auth'), 2)

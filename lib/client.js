@@ -1,33 +1,40 @@
 'use strict'
-// The auto-refreshing client. The hot path (a fresh token) stays in JavaScript: one field read,
-// one clock read, one resolved promise. Rust is called only when a token is due, and holds the
-// credentials; JS holds only the current header.
+// The auto-refreshing client.
+//
+// What this side owns: the hot path (one field read, one clock read, one resolved promise),
+// sharing one in-flight exchange among all callers, caller deadlines (AbortSignal), and turning
+// outcomes into the header and Session callers get.
+// What it does not own: *when* to exchange, refresh, back off or refuse. That is the Rust core's
+// lifecycle policy (src/lifecycle.rs), asked through `driver.plan()` whenever the hot path cannot
+// answer. JS keeps only the current header and Session and the `freshUntil` time the core gave.
+//
+// The driver (the native binding here) provides: `provider`, `plan()` → { action, until, error },
+// `exchange()` / `exchangeInBackground(done)` → { session, freshUntil, error }, `invalidate()`
+// and `close()`.
 
 const { inspect } = require('node:util')
-const { VendorAuthError } = require('./errors')
+const { VendorAuthError, fromNative } = require('./errors')
 const { createNative, exchange } = require('./native')
+const { checkSignal } = require('./options')
 const { Session } = require('./session')
+const { authFetch } = require('./fetch')
 
-/** A token this close to expiry is not handed out (at most 10% of its lifetime). */
-const SAFETY_MARGIN_MS = 10_000
-/** Background refresh retries: full-jitter backoff from 1 s, doubling, up to 60 s. */
-const BACKGROUND_BACKOFF_BASE_MS = 1_000
-const BACKGROUND_BACKOFF_MAX_MS = 60_000
+/** `plan().action` values (see `NativePlan` in src/native/binding.rs). */
+const SERVE = 0
+const REFRESH = 1
+const REJECT = 3
 
-const EMPTY = Object.freeze({ session: null, header: null, refreshAt: 0, usableUntil: 0 })
+const EMPTY = Object.freeze({ session: null, header: null, freshUntil: 0 })
 
 class AuthClient {
   #native
   #logger
-  #refreshWindowMs
   /** The current token state, replaced as a whole (never mutated). */
   #state = EMPTY
   #foreground = null
   /** While a foreground exchange is in flight: the one header promise every caller shares. */
   #pendingHeader = null
   #background = null
-  #backgroundFailures = 0
-  #nextBackgroundAt = 0
   #closed = false
 
   /** @param {import('./index').ClientOptions} options */
@@ -35,11 +42,13 @@ class AuthClient {
     const { native, logger, signal } = createNative(options)
     if (signal) {
       native.close()
-      throw new VendorAuthError('INVALID_OPTIONS', 'signal is an authenticate() option; stop a client with close()')
+      throw new VendorAuthError(
+        'INVALID_OPTIONS',
+        'signal is a per-call option here: authHeader({ signal }) / getSession({ signal }); stop a client with close()',
+      )
     }
     this.#native = native
     this.#logger = logger
-    this.#refreshWindowMs = native.refreshWindowMs
   }
 
   /** The provider id (`'vendy'`, `'puppetvendors'`). */
@@ -47,29 +56,44 @@ class AuthClient {
     return this.#native.provider
   }
 
-  /** `{ Authorization: 'Bearer …' }` or `{ 'x-access-token': '…' }` (a frozen object). */
-  authHeader() {
+  /**
+   * `{ Authorization: 'Bearer …' }` or `{ 'x-access-token': '…' }` (a frozen object). With
+   * `{ signal }`, rejects with `ABORTED` when the signal fires (the shared exchange goes on for
+   * other callers). Never throws synchronously.
+   */
+  authHeader(options) {
     const state = this.#state
-    if (Date.now() < state.refreshAt) return Promise.resolve(state.header)
-    if (this.#pendingHeader !== null) return this.#pendingHeader
-    const ready = this.#ready()
-    if (ready !== this.#foreground) return ready.then(headerOf)
-    // A herd on a cold client: one derived promise for all, not one per caller.
-    this.#pendingHeader = ready.then(headerOf)
-    return this.#pendingHeader
+    if (options === undefined && Date.now() < state.freshUntil) return Promise.resolve(state.header)
+    return this.#get(options, headerOf)
   }
 
-  /** The current session (same shape as `authenticate()`'s). */
-  getSession() {
-    return this.#ready().then(sessionOf)
+  /** The current session (same shape as `authenticate()`'s); takes `{ signal }` like authHeader. */
+  getSession(options) {
+    return this.#get(options, sessionOf)
   }
 
-  /** Forget the cached token (e.g. after the vendor answered 401): the next call gets a new one. */
-  invalidate() {
-    this.#log('token invalidated')
+  /**
+   * Forget the cached token so that the next call gets a new one. Given the header object from
+   * `authHeader()` (or the token, or the header value) that the vendor's API refused, it drops the
+   * token only if that is still the current one: many callers that saw the same 401 cause one
+   * new exchange, not one each. Returns whether the token was dropped. Also ends a cool-down
+   * after refused credentials.
+   */
+  invalidate(stale) {
+    if (stale !== undefined && !this.#isCurrent(stale)) return false
+    this.#log(stale === undefined ? 'token invalidated' : 'token invalidated (refused by the API)')
     this.#state = EMPTY
-    this.#nextBackgroundAt = 0
     this.#native.invalidate()
+    return true
+  }
+
+  /**
+   * The global `fetch` with this client's auth header merged into the request's headers. On a
+   * 401 it invalidates that token and retries once with a new one, unless the body cannot be
+   * sent twice (a stream): then the 401 response is returned as it is.
+   */
+  fetch(input, init) {
+    return authFetch(this, input, init)
   }
 
   /** Stop: in-flight and later calls reject with code CLOSED. */
@@ -81,17 +105,46 @@ class AuthClient {
     this.#native.close()
   }
 
-  /** A state whose token may be handed out, waiting for an exchange if needed. */
+  #get(options, pick) {
+    let signal
+    try {
+      signal = callSignal(options)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    if (signal !== undefined) {
+      if (signal.aborted) return Promise.reject(abortError(signal, this.provider))
+      return whileNotAborted(this.#ready(), signal, this.provider).then(pick)
+    }
+    if (pick !== headerOf) return this.#ready().then(pick)
+    if (this.#pendingHeader !== null) return this.#pendingHeader
+    const ready = this.#ready()
+    if (ready !== this.#foreground) return ready.then(headerOf)
+    // A herd on a cold client: one derived promise for all, not one per caller.
+    this.#pendingHeader = ready.then(headerOf)
+    return this.#pendingHeader
+  }
+
+  /** A state whose token may be handed out, waiting for an exchange if the core says so. */
   #ready() {
     if (this.#closed) return Promise.reject(closedError(this.provider))
-    const now = Date.now()
     const state = this.#state
-    if (now < state.usableUntil) {
-      if (now >= state.refreshAt) this.#refreshInBackground(now)
+    if (Date.now() < state.freshUntil) return Promise.resolve(state)
+    if (this.#foreground !== null) return this.#foreground
+    let plan
+    try {
+      plan = this.#native.plan()
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    if (plan.action === REJECT) return Promise.reject(fromNative(plan.error))
+    if ((plan.action === SERVE || plan.action === REFRESH) && state.header !== null) {
+      this.#state = Object.freeze({ ...state, freshUntil: plan.until })
+      if (plan.action === REFRESH) this.#refreshInBackground()
       return Promise.resolve(state)
     }
-    // No token, or too close to expiry: everyone waits for one shared exchange.
-    this.#foreground ??= this.#runForeground().finally(() => {
+    // No usable token: everyone waits for one shared exchange.
+    this.#foreground = this.#runForeground().finally(() => {
       this.#foreground = null
       this.#pendingHeader = null
     })
@@ -99,61 +152,68 @@ class AuthClient {
   }
 
   async #runForeground() {
-    if (this.#background) {
+    if (this.#background !== null) {
       await this.#background // never rejects
-      if (Date.now() < this.#state.usableUntil) return this.#state
+      if (this.#closed) throw closedError(this.provider)
+      const state = this.#state
+      if (state.header !== null) {
+        const plan = this.#native.plan()
+        if (plan.action === SERVE || plan.action === REFRESH) return state
+      }
     }
     return this.#exchange(false)
   }
 
-  #refreshInBackground(now) {
-    if (this.#background || this.#foreground || now < this.#nextBackgroundAt) return
+  #refreshInBackground() {
+    if (this.#background !== null || this.#foreground !== null) return
     this.#log('token inside the refresh window: refreshing in the background')
     this.#background = this.#exchange(true)
-      .catch((error) => this.#backgroundFailed(error))
+      .then(
+        () => undefined,
+        () => {
+          // The core logged it and knows the backoff: ask it again on the next call.
+          if (!this.#closed) this.#state = Object.freeze({ ...this.#state, freshUntil: 0 })
+        },
+      )
       .finally(() => {
         this.#background = null
       })
   }
 
-  #backgroundFailed(error) {
-    if (this.#closed) return
-    this.#backgroundFailures += 1
-    const ceiling = Math.min(
-      BACKGROUND_BACKOFF_MAX_MS,
-      BACKGROUND_BACKOFF_BASE_MS * 2 ** (this.#backgroundFailures - 1),
-    )
-    const delay = Math.max(Math.floor(Math.random() * ceiling), error.retryAfterMs || 0)
-    this.#nextBackgroundAt = Date.now() + delay
-    this.#log(`background refresh failed (${error.code}); serving the current token, next try in ${delay} ms`)
-  }
-
   async #exchange(background) {
-    const session = await exchange(this.#native, background, this.#logger)
+    const outcome = await exchange(this.#native, background)
     if (this.#closed) throw closedError(this.provider)
-    return this.#install(session)
-  }
-
-  #install(native) {
-    // A new token starts with a clean slate: no backoff left over from refreshing the old one.
-    this.#backgroundFailures = 0
-    this.#nextBackgroundAt = 0
-    const session = new Session(native)
-    const lifetime = Math.max(0, session.expiresAt - Date.now())
-    const margin = Math.min(SAFETY_MARGIN_MS, lifetime * 0.1)
-    // A window longer than half the lifetime would make a short-lived token "due" most of its life.
-    const window = Math.max(margin, Math.min(this.#refreshWindowMs, lifetime * 0.5))
+    if (outcome.error) throw fromNative(outcome.error)
+    const session = new Session(outcome.session)
     this.#state = Object.freeze({
       session,
       header: Object.freeze({ [session.headerName]: session.headerValue }),
-      refreshAt: session.expiresAt - window,
-      usableUntil: session.expiresAt - margin,
+      freshUntil: outcome.freshUntil,
     })
     return this.#state
   }
 
+  /** Whether `stale` (a header object, a `Headers`, the token or the header value) is current. */
+  #isCurrent(stale) {
+    const { session, header } = this.#state
+    if (typeof stale === 'string') {
+      if (stale === '') throw invalidStale()
+      return session !== null && (stale === session.token || stale === session.headerValue)
+    }
+    if (stale === null || typeof stale !== 'object') throw invalidStale()
+    if (session === null) return false
+    if (stale === header) return true
+    const value = headerValueIn(stale, session.headerName)
+    return value === session.headerValue
+  }
+
   #log(line) {
-    if (this.#logger) this.#logger(`${this.provider} ${line}`)
+    if (this.#logger === undefined) return
+    try {
+      this.#logger(`${this.provider} ${line}`)
+    } catch {
+      // A user's logger never breaks a call.
+    }
   }
 
   toJSON() {
@@ -176,6 +236,68 @@ function headerOf(state) {
 
 function sessionOf(state) {
   return state.session
+}
+
+/** The `signal` of a per-call options object (own properties only), validated. */
+function callSignal(options) {
+  if (options === undefined || options === null) return undefined
+  if (typeof options !== 'object') {
+    throw new VendorAuthError(
+      'INVALID_OPTIONS',
+      `call options must be an object such as { signal }, not a ${typeof options}`,
+    )
+  }
+  for (const key of Object.keys(options)) {
+    if (key !== 'signal') throw new VendorAuthError('INVALID_OPTIONS', `unknown call option '${key}'; known: signal`)
+  }
+  return Object.hasOwn(options, 'signal') ? checkSignal(options.signal) : undefined
+}
+
+/** `promise`, or an `ABORTED` rejection as soon as `signal` fires (the promise goes on). */
+function whileNotAborted(promise, signal, provider) {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal, provider))
+    signal.addEventListener('abort', onAbort, { once: true })
+    const done = () => signal.removeEventListener('abort', onAbort)
+    promise.then(
+      (value) => {
+        done()
+        resolve(value)
+      },
+      (error) => {
+        done()
+        reject(error)
+      },
+    )
+  })
+}
+
+function abortError(signal, provider) {
+  return new VendorAuthError('ABORTED', "the call's AbortSignal fired before a token was ready", {
+    provider,
+    cause: signal.reason,
+  })
+}
+
+/** The value of header `name` in a header object (own properties, any case) or a `Headers`. */
+function headerValueIn(headers, name) {
+  try {
+    if (typeof Headers === 'function' && headers instanceof Headers) return headers.get(name)
+    const wanted = name.toLowerCase()
+    for (const key of Object.keys(headers)) {
+      if (key.toLowerCase() === wanted) return headers[key]
+    }
+  } catch {
+    // A throwing getter or Proxy: not our header.
+  }
+  return undefined
+}
+
+function invalidStale() {
+  return new VendorAuthError(
+    'INVALID_OPTIONS',
+    'invalidate() takes the header object from authHeader(), the token string, or nothing',
+  )
 }
 
 function closedError(provider) {

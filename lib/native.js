@@ -13,9 +13,21 @@ const OUR_CODES = new Set(['INVALID_OPTIONS', 'INSECURE_URL'])
 /** Validate options and create the native client that holds the credentials. */
 function createNative(options) {
   const prepared = prepareOptions(options, NATIVE_OPTIONS)
+  const { logger } = prepared
+  // Lines arrive from Rust as they happen; a user's logger that throws is contained here too.
+  const log =
+    logger === undefined
+      ? undefined
+      : (line) => {
+          try {
+            logger(line)
+          } catch {
+            // never breaks an exchange
+          }
+        }
   let native
   try {
-    native = new binding.NativeClient(prepared.native, process.env)
+    native = new binding.NativeClient(prepared.native, process.env, log)
   } catch (error) {
     // The native side throws with a stable code; anything else is a conversion failure.
     const code = OUR_CODES.has(error && error.code) ? error.code : 'INVALID_OPTIONS'
@@ -25,28 +37,30 @@ function createNative(options) {
 }
 
 /**
- * One exchange on `native`; resolves to the raw native session (the caller wraps it) or
- * rejects with a VendorAuthError. `background`: a single attempt, no retries, and nothing that
+ * One exchange on `native`: resolves to its outcome `{ session, freshUntil }` or
+ * `{ error }` (never rejects). `background`: a single attempt per endpoint, and nothing that
  * keeps the process alive while it runs.
  */
-async function exchange(native, background, logger) {
-  const outcome = background
-    ? await new Promise((resolve) => native.exchangeInBackground(resolve))
-    : await native.exchange()
-  if (logger) for (const line of outcome.log) logger(line)
+function exchange(native, background) {
+  return background ? new Promise((resolve) => native.exchangeInBackground(resolve)) : native.exchange()
+}
+
+/** One exchange as a Session, or a VendorAuthError. */
+async function sessionFrom(native) {
+  const outcome = await exchange(native, false)
   if (outcome.error) throw fromNative(outcome.error)
-  return outcome.session
+  return new Session(outcome.session)
 }
 
 /** `authenticate()`: one exchange, with an optional AbortSignal. */
 async function authenticate(options) {
-  const { native, logger, signal } = createNative(options)
-  if (!signal) return new Session(await exchange(native, false, logger))
+  const { native, signal } = createNative(options)
+  if (!signal) return sessionFrom(native)
   if (signal.aborted) throw abortError(signal, native.provider)
   const onAbort = () => native.close()
   signal.addEventListener('abort', onAbort, { once: true })
   try {
-    return new Session(await exchange(native, false, logger))
+    return await sessionFrom(native)
   } catch (error) {
     throw signal.aborted ? abortError(signal, native.provider) : error
   } finally {

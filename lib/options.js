@@ -5,7 +5,7 @@
 
 const { VendorAuthError } = require('./errors')
 
-const NUMBER_OPTIONS = new Set(['timeoutMs', 'maxRetries', 'maxRetryDelayMs', 'refreshWindowMs'])
+const NUMBER_OPTIONS = new Set(['timeoutMs', 'exchangeTimeoutMs', 'maxRetries', 'maxRetryDelayMs', 'refreshWindowMs'])
 const JS_ONLY_OPTIONS = ['logger', 'signal']
 
 function invalid(message) {
@@ -72,4 +72,4 @@ function makeLogger(logger) {
   return enabled ? (line) => process.stderr.write(`vendor-auth ${line}\n`) : undefined
 }
 
-module.exports = { prepareOptions }
+module.exports = { prepareOptions, checkSignal }

@@ -11,6 +11,7 @@ mod error;
 mod exchange;
 mod expiry;
 mod http;
+mod lifecycle;
 mod options;
 pub mod provider;
 mod redact;
@@ -22,8 +23,9 @@ mod native;
 
 pub use error::{Error, ErrorCode};
 pub use exchange::{Exchange, Step};
-pub use expiry::{jwt_exp_ms, parse_http_date_ms, resolve_expiry, MAX_TOKEN_LIFETIME_MS};
+pub use expiry::{jwt_exp_ms, parse_http_date_ms, resolve_expiry, Timing, MAX_TOKEN_LIFETIME_MS};
 pub use http::{Header, HttpRequest, HttpResponse, MAX_BODY_BYTES};
+pub use lifecycle::{Lifecycle, Mode, Plan, Times, SAFETY_MARGIN_MS};
 pub use options::{Environment, Options, RawOptions, KNOWN_OPTIONS};
 pub use provider::{Provider, TokenHeader};
 pub use redact::{scrub, token_preview};

@@ -20,6 +20,7 @@ pub const KNOWN_OPTIONS: &[&str] = &[
     "baseUrl",
     "caCert",
     "timeoutMs",
+    "exchangeTimeoutMs",
     "maxRetries",
     "maxRetryDelayMs",
     "refreshWindowMs",
@@ -39,6 +40,7 @@ pub struct RawOptions {
     pub base_url: Option<String>,
     pub ca_cert: Option<String>,
     pub timeout_ms: Option<f64>,
+    pub exchange_timeout_ms: Option<f64>,
     pub max_retries: Option<f64>,
     pub max_retry_delay_ms: Option<f64>,
     pub refresh_window_ms: Option<f64>,
@@ -56,6 +58,8 @@ pub enum Environment {
 pub struct Options {
     pub provider: Box<dyn Provider>,
     pub timeout_ms: u64,
+    /// Bound on a whole exchange: every attempt, retry wait and fall back.
+    pub exchange_timeout_ms: u64,
     pub retry: RetryPolicy,
     pub ca_cert: Option<String>,
     pub refresh_window_ms: u64,
@@ -63,6 +67,9 @@ pub struct Options {
 
 impl Options {
     pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
+    /// Two stalled attempts at the default `timeoutMs`, and well inside the ~30 s that load
+    /// balancers and API gateways give the request that is waiting for the token.
+    pub const DEFAULT_EXCHANGE_TIMEOUT_MS: u64 = 20_000;
     pub const DEFAULT_REFRESH_WINDOW_MS: u64 = 5 * 60 * 1000;
 
     /// Validate `raw`, reading unset credentials through `env` (a lookup of environment
@@ -125,6 +132,13 @@ impl Options {
             600_000,
             Self::DEFAULT_TIMEOUT_MS,
         )?;
+        let exchange_timeout_ms = integer(
+            "exchangeTimeoutMs",
+            raw.exchange_timeout_ms,
+            1,
+            3_600_000,
+            Self::DEFAULT_EXCHANGE_TIMEOUT_MS,
+        )?;
         let max_retries = integer(
             "maxRetries",
             raw.max_retries,
@@ -154,6 +168,7 @@ impl Options {
         Ok(Self {
             provider,
             timeout_ms,
+            exchange_timeout_ms,
             retry: RetryPolicy::new(max_retries as u32, max_retry_delay_ms),
             ca_cert,
             refresh_window_ms,
@@ -229,6 +244,7 @@ mod tests {
     fn applies_documented_defaults() {
         let o = Options::resolve(vendy(), &no_env).unwrap();
         assert_eq!(o.timeout_ms, 10_000);
+        assert_eq!(o.exchange_timeout_ms, 20_000);
         assert_eq!(o.retry.max_retries, 2);
         assert_eq!(o.retry.max_retry_delay_ms, 30_000);
         assert_eq!(o.refresh_window_ms, 300_000);
@@ -280,6 +296,7 @@ mod tests {
             (|r| r.environment = Some("dev".into()), "environment"),
             (|r| r.timeout_ms = Some(0.0), "timeoutMs"),
             (|r| r.timeout_ms = Some(1.5), "timeoutMs"),
+            (|r| r.exchange_timeout_ms = Some(0.0), "exchangeTimeoutMs"),
             (|r| r.max_retries = Some(-1.0), "maxRetries"),
             (|r| r.max_retry_delay_ms = Some(f64::NAN), "maxRetryDelayMs"),
             (|r| r.ca_cert = Some("not pem".into()), "caCert"),

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use secrecy::ExposeSecret;
 use vendor_auth::{
     parse_http_date_ms, parse_retry_after_ms, ErrorCode, HttpResponse, Options, Provider,
-    RawOptions, MAX_TOKEN_LIFETIME_MS,
+    RawOptions, Timing, MAX_TOKEN_LIFETIME_MS,
 };
 
 const NOW: u64 = 1_700_000_000_000;
@@ -64,7 +64,7 @@ proptest! {
             if let Some(value) = &retry_after {
                 res = res.with_header("Retry-After", value);
             }
-            match provider.parse_response(&res, NOW) {
+            match provider.parse_response(&res, &Timing::at(NOW)) {
                 Ok(session) => {
                     prop_assert!((200..300).contains(&status));
                     prop_assert!(session.expires_at_ms > NOW);
@@ -94,7 +94,7 @@ proptest! {
     fn echoed_credentials_are_scrubbed_from_vendor_messages(prefix in "[a-z ]{0,20}", status in 400u16..600) {
         for provider in providers() {
             let body = format!(r#"{{"message":"{prefix} sk-prop vk_test_prop ak-prop"}}"#);
-            let e = provider.parse_response(&HttpResponse::new(status, body), NOW).unwrap_err();
+            let e = provider.parse_response(&HttpResponse::new(status, body), &Timing::at(NOW)).unwrap_err();
             let own: &[&str] = if provider.id() == "vendy" { &["ak-prop", "sk-prop"] } else { &["vk_test_prop"] };
             for secret in own {
                 prop_assert!(!e.message().contains(secret));

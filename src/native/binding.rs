@@ -4,8 +4,10 @@
 // Under `cargo test` napi-derive registers nothing, so the exported items look unused.
 #![cfg_attr(test, allow(dead_code, unused_imports))]
 
-use super::client::{Client, Mode};
-use crate::{token_preview, Error, ErrorCode, Options, RawOptions, Session, KNOWN_OPTIONS};
+use super::client::{now_ms, Client, LogSink};
+use crate::{
+    token_preview, Error, ErrorCode, Mode, Options, Plan, RawOptions, Session, Times, KNOWN_OPTIONS,
+};
 use napi::bindgen_prelude::{Env, Function, JsObjectValue, Object};
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi_derive::napi;
@@ -26,6 +28,7 @@ pub struct NativeOptions {
     pub base_url: Option<String>,
     pub ca_cert: Option<String>,
     pub timeout_ms: Option<f64>,
+    pub exchange_timeout_ms: Option<f64>,
     pub max_retries: Option<f64>,
     pub max_retry_delay_ms: Option<f64>,
     pub refresh_window_ms: Option<f64>,
@@ -46,6 +49,7 @@ impl From<NativeOptions> for RawOptions {
             base_url: o.base_url,
             ca_cert: o.ca_cert,
             timeout_ms: o.timeout_ms,
+            exchange_timeout_ms: o.exchange_timeout_ms,
             max_retries: o.max_retries,
             max_retry_delay_ms: o.max_retry_delay_ms,
             refresh_window_ms: o.refresh_window_ms,
@@ -119,9 +123,36 @@ impl From<Error> for NativeError {
 #[napi(object)]
 pub struct NativeOutcome {
     pub session: Option<NativeSession>,
+    /// Until when the new token may be served from the JS hot path (the core's refresh time).
+    pub fresh_until: Option<f64>,
     pub error: Option<NativeError>,
-    /// Debug log lines (secrets redacted), for the opt-in logger.
-    pub log: Vec<String>,
+}
+
+/// The core's [`Plan`] for a caller off the hot path.
+#[napi(object)]
+pub struct NativePlan {
+    /// 0 serve, 1 serve and refresh in the background, 2 exchange (callers wait), 3 reject.
+    pub action: u32,
+    /// For 0 and 1: until when the hot path may serve the current header without asking again.
+    pub until: f64,
+    /// For 3: the remembered error.
+    pub error: Option<NativeError>,
+}
+
+impl From<Plan> for NativePlan {
+    fn from(plan: Plan) -> Self {
+        let (action, until, error) = match plan {
+            Plan::Serve { until_ms } => (0, until_ms as f64, None),
+            Plan::Refresh { until_ms } => (1, until_ms as f64, None),
+            Plan::Exchange => (2, 0.0, None),
+            Plan::Reject(error) => (3, 0.0, Some(error.into())),
+        };
+        Self {
+            action,
+            until,
+            error,
+        }
+    }
 }
 
 /// A JS error whose `code` is the stable error code (for failures found synchronously).
@@ -145,20 +176,40 @@ pub struct NativeClient {
 impl NativeClient {
     /// Validate options (reading unset credentials from `env`, normally `process.env`) before
     /// any I/O. Throws an error with the stable `code` (`INVALID_OPTIONS`, `INSECURE_URL`).
+    /// `log`, if given, receives debug lines as they happen (it must not throw; it never keeps
+    /// the process alive).
     #[napi(constructor)]
-    pub fn new(options: NativeOptions, env: Object) -> napi::Result<Self, ErrorCode> {
+    pub fn new(
+        options: NativeOptions,
+        env: Object,
+        log: Option<Function<String, ()>>,
+    ) -> napi::Result<Self, ErrorCode> {
         let lookup = |name: &str| env.get::<String>(name).ok().flatten();
         let options = Options::resolve(options.into(), &lookup).map_err(throw)?;
-        let inner = Client::new(options).map_err(throw)?;
+        let log: Option<LogSink> = match log {
+            Some(log) => {
+                let log = log
+                    .build_threadsafe_function::<String>()
+                    .weak::<true>()
+                    .build()
+                    .map_err(|e| napi::Error::new(ErrorCode::InvalidOptions, e.reason))?;
+                Some(Box::new(move |line: String| {
+                    log.call(line, ThreadsafeFunctionCallMode::NonBlocking);
+                }))
+            }
+            None => None,
+        };
+        let inner = Client::new(options, log).map_err(throw)?;
         Ok(Self {
             inner: Arc::new(inner),
         })
     }
 
-    /// The refresh window in ms (validated, defaulted).
-    #[napi(getter)]
-    pub fn refresh_window_ms(&self) -> f64 {
-        self.inner.options().refresh_window_ms as f64
+    /// What to do now, for a caller off the hot path (no I/O; a short lock that no exchange
+    /// holds while it waits on the network).
+    #[napi]
+    pub fn plan(&self) -> NativePlan {
+        self.inner.plan(now_ms()).into()
     }
 
     /// The provider id.
@@ -191,7 +242,8 @@ impl NativeClient {
         Ok(())
     }
 
-    /// Forget the current session (the next exchange authenticates from scratch).
+    /// Forget the current session (the next exchange authenticates from scratch) and end a
+    /// refusal cool-down.
     #[napi]
     pub fn invalidate(&self) {
         self.inner.invalidate();
@@ -205,19 +257,22 @@ impl NativeClient {
 }
 
 async fn run(client: Arc<Client>, mode: Mode) -> NativeOutcome {
-    let mut log = Vec::new();
-    match client.exchange(mode, &mut log).await {
-        Ok(session) => NativeOutcome {
+    match client.exchange(mode).await {
+        Ok((session, times)) => NativeOutcome {
             session: Some(session.into()),
+            fresh_until: Some(fresh_until(&times)),
             error: None,
-            log,
         },
         Err(error) => NativeOutcome {
             session: None,
+            fresh_until: None,
             error: Some(error.into()),
-            log,
         },
     }
+}
+
+fn fresh_until(times: &Times) -> f64 {
+    times.refresh_at_ms as f64
 }
 
 /// Option names the native side understands (the wrapper rejects others before any I/O).

@@ -1,49 +1,44 @@
-//! The driver: runs the core's [`Exchange`] state machine with a real clock, timers, randomness
-//! and the HTTPS transport, and keeps the current session for the refresh endpoint.
+//! The native driver: runs the core's [`Exchange`] state machine with a real clock, timers,
+//! randomness and the HTTPS transport, and keeps the client's [`Lifecycle`] (the core's policy of
+//! when to exchange, and the current session for the refresh endpoint).
 //!
-//! The JS side keeps the hot-path copy of the header and decides *when* to call in here; this
-//! side owns the credentials (they never go back to JS) and performs exchanges.
+//! This side owns the credentials (they never go back to JS) and the lifecycle state; the JS side
+//! keeps only the current header and the number the last [`Plan`] gave it for its hot path.
 
 use super::transport;
-use crate::{expiry, token_preview, Error, ErrorCode, Exchange, Options, Session, Step};
+use crate::{
+    expiry, token_preview, Error, ErrorCode, Exchange, Lifecycle, Mode, Options, Plan, Session,
+    Step, Times, Timing,
+};
 use secrecy::ExposeSecret;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
-use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 
-/// A session this close to expiry is not offered to the refresh endpoint (it could die in flight).
-const REFRESH_MIN_REMAINING_MS: u64 = 5_000;
-
-/// Whether an exchange may wait and retry, or makes a single attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Callers are waiting: the full retry policy applies.
-    Foreground,
-    /// A refresh ahead of expiry while a valid token is still served: one attempt, so no timer
-    /// inside Rust keeps the process alive; the JS side schedules the next try with backoff.
-    Background,
-}
-
-/// One line of the opt-in debug log (never holds a secret).
-pub type LogLine = String;
+/// Where debug log lines go as they happen (never holds a secret).
+pub type LogSink = Box<dyn Fn(String) + Send + Sync>;
 
 pub struct Client {
     options: Options,
     http: reqwest::Client,
-    current: Mutex<Option<Session>>,
+    /// Held only to read or update the policy state: never across a request.
+    lifecycle: Mutex<Lifecycle>,
     closed: watch::Sender<bool>,
+    log: Option<LogSink>,
 }
 
 impl Client {
-    pub fn new(options: Options) -> Result<Self, Error> {
+    pub fn new(options: Options, log: Option<LogSink>) -> Result<Self, Error> {
         let http = transport::client_for(options.ca_cert.as_deref())?;
+        let lifecycle = Mutex::new(Lifecycle::new(options.refresh_window_ms));
         Ok(Self {
             options,
             http,
-            current: Mutex::new(None),
+            lifecycle,
             closed: watch::Sender::new(false),
+            log,
         })
     }
 
@@ -51,9 +46,14 @@ impl Client {
         &self.options
     }
 
-    /// Drop the current session: the next exchange authenticates from scratch.
+    /// What a caller off the hot path should do at `now_ms` (the core's decision).
+    pub fn plan(&self, now_ms: u64) -> Plan {
+        self.lifecycle().plan(now_ms)
+    }
+
+    /// Drop the current session and end a refusal cool-down.
     pub fn invalidate(&self) {
-        *self.lock() = None;
+        self.lifecycle().invalidate();
     }
 
     /// Stop: exchanges in flight end at once with `CLOSED`, later ones too.
@@ -62,92 +62,106 @@ impl Client {
         self.invalidate();
     }
 
-    /// Get a new session, through the refresh endpoint where the vendor has one and the current
-    /// session is still valid, else by authenticating.
-    pub async fn exchange(&self, mode: Mode, log: &mut Vec<LogLine>) -> Result<Session, Error> {
+    /// Get a new session (through the refresh endpoint where the vendor has one and the current
+    /// session is still usable, else by authenticating), within `exchangeTimeoutMs` in all, and
+    /// record the result in the lifecycle.
+    pub async fn exchange(&self, mode: Mode) -> Result<(Session, Times), Error> {
         let provider = self.options.provider.id();
         let mut closed = self.closed.subscribe();
         if *closed.borrow() {
             return Err(closed_error(provider));
         }
-        let current = self
-            .lock()
-            .clone()
-            .filter(|s| s.expires_at_ms > now_ms() + REFRESH_MIN_REMAINING_MS);
-        let run = self.run(mode, current.as_ref(), log);
+        let started = now_ms();
+        let current = self.lifecycle().refreshable(started).cloned();
+        let budget = self.options.exchange_timeout_ms;
+        let run = tokio::time::timeout(
+            Duration::from_millis(budget),
+            self.run(mode, current.as_ref(), started.saturating_add(budget)),
+        );
         let result = tokio::select! {
-            result = run => result,
-            _ = closed.wait_for(|closed| *closed) => Err(closed_error(provider)),
+            result = run => result.unwrap_or_else(|_| Err(Error::new(
+                ErrorCode::Timeout,
+                format!("no token within exchangeTimeoutMs = {budget} ms (all attempts and waits; timeoutMs bounds each attempt)"),
+            ).with_provider(provider))),
+            _ = closed.wait_for(|closed| *closed) => return Err(closed_error(provider)),
         };
-        if let Ok(session) = &result {
-            *self.lock() = Some(session.clone());
+        let now = now_ms();
+        let mut lifecycle = self.lifecycle();
+        match result {
+            Ok(session) => {
+                let times = lifecycle.succeeded(session.clone(), now);
+                Ok((session, times))
+            }
+            Err(error) => {
+                let lines = lifecycle.failed(&error, mode, now, jitter());
+                drop(lifecycle);
+                for line in lines {
+                    self.log(format!("{provider} {line}"));
+                }
+                Err(error)
+            }
         }
-        result
     }
 
     async fn run(
         &self,
         mode: Mode,
         current: Option<&Session>,
-        log: &mut Vec<LogLine>,
+        deadline_ms: u64,
     ) -> Result<Session, Error> {
         let options = &self.options;
         let provider = &*options.provider;
-        let policy = match mode {
-            Mode::Foreground => options.retry,
-            Mode::Background => options.retry.once(),
-        };
+        let id = provider.id();
         let timeout = Duration::from_millis(options.timeout_ms);
-        let mut exchange = Exchange::new(provider, policy, current);
+        let mut exchange = Exchange::new(provider, mode, options.retry, current, deadline_ms);
         let mut request = exchange.start();
         loop {
-            log.push(format!(
-                "{} POST {}{}",
-                provider.id(),
-                request.url,
-                if exchange.is_refreshing() {
-                    " (refresh)"
-                } else {
-                    ""
-                }
-            ));
-            let started = now_ms();
-            let outcome = transport::send(&self.http, &request, timeout, provider.id()).await;
-            let received_at = now_ms();
+            let refresh = if exchange.is_refreshing() {
+                " (refresh)"
+            } else {
+                ""
+            };
+            self.log(format!("{id} POST {}{refresh}", request.url));
+            // The wall clock once; durations from the monotonic one.
+            let sent_at = now_ms();
+            let clock = Instant::now();
+            let outcome = transport::send(&self.http, &request, timeout, id).await;
+            let elapsed = clock.elapsed().as_millis() as u64;
+            let date = outcome.as_ref().ok().and_then(|res| res.header("date"));
+            let timing = Timing::of_answer(sent_at, sent_at + elapsed, date);
             match &outcome {
-                Ok(res) => log.push(format!(
-                    "{} answered HTTP {} in {} ms",
-                    provider.id(),
+                Ok(res) => self.log(format!(
+                    "{id} answered HTTP {} in {elapsed} ms{}",
                     res.status,
-                    received_at - started
+                    match timing.vendor_offset_ms {
+                        0 => String::new(),
+                        ms => format!(" (vendor clock {ms:+} ms from ours)"),
+                    }
                 )),
-                Err(e) => log.push(format!(
-                    "{} request failed ({}): {}",
-                    provider.id(),
+                Err(e) => self.log(format!(
+                    "{id} request failed ({}): {}",
                     e.code(),
                     e.message()
                 )),
             }
-            match exchange.on_outcome(outcome, received_at, jitter()) {
+            match exchange.on_outcome(outcome, &timing, jitter()) {
                 Step::Retry {
                     request: next,
                     delay_ms,
                 } => {
-                    log.push(format!("{} retry in {delay_ms} ms", provider.id()));
+                    self.log(format!("{id} retry in {delay_ms} ms"));
                     tokio::time::sleep(Duration::from_millis(delay_ms)).await;
                     request = next;
                 }
                 Step::Fallback(next) => {
-                    log.push(format!(
-                        "{} refresh refused; authenticating instead",
-                        provider.id()
+                    self.log(format!(
+                        "{id} refresh endpoint gave no token; authenticating instead"
                     ));
                     request = next;
                 }
                 Step::Done(session) => {
-                    log.push(format!(
-                        "{} new token {} expires at {}",
-                        provider.id(),
+                    self.log(format!(
+                        "{id} new token {} expires at {}",
                         token_preview(session.token.expose_secret()),
                         expiry::format_http_date(session.expires_at_ms)
                     ));
@@ -158,9 +172,15 @@ impl Client {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Session>> {
-        // Held only to clone or replace a session; a poisoned lock still holds a valid value.
-        self.current
+    fn log(&self, line: String) {
+        if let Some(log) = &self.log {
+            log(line);
+        }
+    }
+
+    fn lifecycle(&self) -> MutexGuard<'_, Lifecycle> {
+        // Held only for a few field reads/writes; a poisoned lock still holds a valid value.
+        self.lifecycle
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
     }
@@ -174,8 +194,8 @@ fn closed_error(provider: &'static str) -> Error {
     .with_provider(provider)
 }
 
-/// Milliseconds since the Unix epoch (the one clock read of the library).
-fn now_ms() -> u64 {
+/// Milliseconds since the Unix epoch (wall clock: expiries are wall-clock times).
+pub fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)

@@ -10,7 +10,7 @@ mod vendy;
 use crate::options::{printable, Environment, RawOptions};
 use crate::redact::scrub;
 use crate::retry::parse_retry_after_ms;
-use crate::{Error, ErrorCode, HttpRequest, HttpResponse, Session};
+use crate::{Error, ErrorCode, HttpRequest, HttpResponse, Session, Timing};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 use std::fmt;
@@ -140,20 +140,17 @@ pub trait Provider: Send + Sync + fmt::Debug {
     fn refresh_request(&self, _current: &Session) -> Option<HttpRequest> {
         None
     }
-    /// Read a 2xx answer (to either request) into a session.
-    fn parse_session(
-        &self,
-        body: &Map<String, Value>,
-        received_at_ms: u64,
-    ) -> Result<Session, Error>;
+    /// Read a 2xx answer (to either request) into a session; `timing` anchors the vendor's
+    /// times to our clock.
+    fn parse_session(&self, body: &Map<String, Value>, timing: &Timing) -> Result<Session, Error>;
 
     /// Read any answer: a session on 2xx, else the error it stands for.
-    fn parse_response(&self, res: &HttpResponse, received_at_ms: u64) -> Result<Session, Error> {
+    fn parse_response(&self, res: &HttpResponse, timing: &Timing) -> Result<Session, Error> {
         if !res.is_success() {
-            return Err(status_error(self, res, received_at_ms));
+            return Err(status_error(self, res, timing.vendor_now_ms()));
         }
         json_object(self.id(), &res.body)
-            .and_then(|body| self.parse_session(&body, received_at_ms))
+            .and_then(|body| self.parse_session(&body, timing))
             .map_err(|e| e.with_status(res.status))
     }
 }
@@ -211,7 +208,8 @@ pub(crate) fn status_error<P: Provider + ?Sized>(p: &P, res: &HttpResponse, now_
         .with_provider(p.id())
         .with_status(status)
         .with_vendor(vendor_message, vendor_code)
-        .with_retry_after_ms(if code == ErrorCode::RateLimited {
+        // 429, and a 503 that says when to come back: both are remembered until then.
+        .with_retry_after_ms(if code == ErrorCode::RateLimited || status == 503 {
             retry_after_ms
         } else {
             None

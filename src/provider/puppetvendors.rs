@@ -5,7 +5,7 @@
 
 use super::{json_type, optional_string, token_field, Config, Provider, Spec, TokenHeader};
 use crate::expiry::{jwt_exp_ms, resolve_expiry};
-use crate::{Error, Header, HttpRequest, Session, SessionMetadata};
+use crate::{Error, Header, HttpRequest, Session, SessionMetadata, Timing};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 use url::Url;
@@ -123,11 +123,7 @@ impl Provider for PuppetVendors {
         Some(request)
     }
 
-    fn parse_session(
-        &self,
-        body: &Map<String, Value>,
-        received_at_ms: u64,
-    ) -> Result<Session, Error> {
+    fn parse_session(&self, body: &Map<String, Value>, timing: &Timing) -> Result<Session, Error> {
         if body.get("success") == Some(&Value::Bool(false)) {
             return Err(Error::invalid_response(
                 SPEC.id,
@@ -149,8 +145,10 @@ impl Provider for PuppetVendors {
         let token = token_field(SPEC.id, data, "token")?;
         let stated = match data.get("expiresIn") {
             Some(Value::Number(n)) => match n.as_f64() {
+                // A lifetime: counted from when the request left, the earliest it can start.
                 Some(secs) if secs > 0.0 && secs.is_finite() => Some(
-                    received_at_ms
+                    timing
+                        .sent_at_ms
                         .saturating_add((secs * 1000.0).min(u64::MAX as f64 / 2.0) as u64),
                 ),
                 _ => {
@@ -169,11 +167,11 @@ impl Provider for PuppetVendors {
             }
         };
         let stated = stated
-            .or_else(|| jwt_exp_ms(token.expose_secret()))
+            .or_else(|| jwt_exp_ms(token.expose_secret()).map(|exp| timing.to_local(exp)))
             .ok_or_else(|| {
                 Error::invalid_response(SPEC.id, "no 'expiresIn' and the token carries no 'exp'")
             })?;
-        let expires_at_ms = resolve_expiry(SPEC.id, stated, token.expose_secret(), received_at_ms)?;
+        let expires_at_ms = resolve_expiry(SPEC.id, stated, token.expose_secret(), timing)?;
         let permissions = match data.get("permissions") {
             None | Some(Value::Null) => None,
             Some(Value::Array(items)) => Some(
@@ -264,7 +262,7 @@ mod tests {
         );
         let s = provider("vk_test_abc", None)
             .unwrap()
-            .parse_response(&HttpResponse::new(200, body), NOW)
+            .parse_response(&HttpResponse::new(200, body), &Timing::at(NOW))
             .unwrap();
         assert_eq!(s.expires_at_ms, NOW + 86_400_000);
         assert_eq!(s.header.name(), "x-access-token");
@@ -279,7 +277,7 @@ mod tests {
         let body = r#"{"success":true,"data":{"token":"opaque-token","expiresIn":60}}"#;
         let s = provider("vk_test_abc", None)
             .unwrap()
-            .parse_response(&HttpResponse::new(200, body), NOW)
+            .parse_response(&HttpResponse::new(200, body), &Timing::at(NOW))
             .unwrap();
         assert_eq!(s.expires_at_ms, NOW + 60_000);
         assert_eq!(s.metadata, SessionMetadata::default());
@@ -309,7 +307,7 @@ mod tests {
             ),
         ] {
             let e = p
-                .parse_response(&HttpResponse::new(200, body), NOW)
+                .parse_response(&HttpResponse::new(200, body), &Timing::at(NOW))
                 .unwrap_err();
             assert_eq!(e.code(), ErrorCode::InvalidResponse, "{body}");
             assert!(e.message().contains(why), "{} !~ {why}", e.message());
@@ -324,7 +322,7 @@ mod tests {
             r#"{"success":false,"error":{"message":"Too many authentication requests","code":"RATE_LIMITED"}}"#,
         )
         .with_header("Retry-After", "12");
-        let e = p.parse_response(&res, NOW).unwrap_err();
+        let e = p.parse_response(&res, &Timing::at(NOW)).unwrap_err();
         assert_eq!(e.code(), ErrorCode::RateLimited);
         assert_eq!(e.retry_after_ms(), Some(12_000));
         assert_eq!(e.vendor_code(), Some("RATE_LIMITED"));
@@ -332,7 +330,7 @@ mod tests {
             401,
             r#"{"success":false,"error":{"message":"API key revoked","code":"UNAUTHORIZED"}}"#,
         );
-        let e = p.parse_response(&res, NOW).unwrap_err();
+        let e = p.parse_response(&res, &Timing::at(NOW)).unwrap_err();
         assert_eq!(e.code(), ErrorCode::Unauthorized);
         assert!(
             e.message().contains("API key revoked")

@@ -5,7 +5,7 @@
 
 use super::{json_type, token_field, Config, Provider, Spec, TokenHeader};
 use crate::expiry::{jwt_exp_ms, parse_http_date_ms, resolve_expiry};
-use crate::{Error, Header, HttpRequest, Session, SessionMetadata};
+use crate::{Error, Header, HttpRequest, Session, SessionMetadata, Timing};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretString};
@@ -138,16 +138,15 @@ impl Provider for Vendy {
         }
     }
 
-    fn parse_session(
-        &self,
-        body: &Map<String, Value>,
-        received_at_ms: u64,
-    ) -> Result<Session, Error> {
+    fn parse_session(&self, body: &Map<String, Value>, timing: &Timing) -> Result<Session, Error> {
         let token = token_field(SPEC.id, body, "token")?;
         let stated = match body.get("expiryTime") {
-            Some(Value::String(date)) => Some(parse_http_date_ms(date).ok_or_else(|| {
-                Error::invalid_response(SPEC.id, "'expiryTime' is not an HTTP-date")
-            })?),
+            // An HTTP-date on the vendor's clock.
+            Some(Value::String(date)) => {
+                Some(timing.to_local(parse_http_date_ms(date).ok_or_else(|| {
+                    Error::invalid_response(SPEC.id, "'expiryTime' is not an HTTP-date")
+                })?))
+            }
             None | Some(Value::Null) => None,
             Some(other) => {
                 return Err(Error::invalid_response(
@@ -162,11 +161,11 @@ impl Provider for Vendy {
         // Vendy's docs and sample disagree on the lifetime, so nothing is assumed: with no
         // expiryTime the JWT's own `exp` must say it.
         let stated = stated
-            .or_else(|| jwt_exp_ms(token.expose_secret()))
+            .or_else(|| jwt_exp_ms(token.expose_secret()).map(|exp| timing.to_local(exp)))
             .ok_or_else(|| {
                 Error::invalid_response(SPEC.id, "no 'expiryTime' and the token carries no 'exp'")
             })?;
-        let expires_at_ms = resolve_expiry(SPEC.id, stated, token.expose_secret(), received_at_ms)?;
+        let expires_at_ms = resolve_expiry(SPEC.id, stated, token.expose_secret(), timing)?;
         Ok(Session {
             provider: SPEC.id,
             token,
@@ -279,7 +278,7 @@ mod tests {
         let token = jwt_with_exp(1_688_682_551);
         let body = format!(r#"{{"token":"{token}","expiryTime":"Thu, 06 Jul 2023 22:35:51 GMT"}}"#);
         let s = keys()
-            .parse_response(&HttpResponse::new(200, body), NOW)
+            .parse_response(&HttpResponse::new(200, body), &Timing::at(NOW))
             .unwrap();
         assert_eq!(s.expires_at_ms, 1_688_682_551_000);
         assert_eq!(s.header.name(), "Authorization");
@@ -308,7 +307,7 @@ mod tests {
             ),
         ] {
             let e = p
-                .parse_response(&HttpResponse::new(200, body), NOW)
+                .parse_response(&HttpResponse::new(200, body), &Timing::at(NOW))
                 .unwrap_err();
             assert_eq!(e.code(), ErrorCode::InvalidResponse, "{body}");
             assert!(e.message().contains(why), "{} !~ {why}", e.message());
@@ -321,7 +320,7 @@ mod tests {
         let e = p
             .parse_response(
                 &HttpResponse::new(401, r#"{"message":"incorrect password"}"#),
-                NOW,
+                &Timing::at(NOW),
             )
             .unwrap_err();
         assert_eq!(e.code(), ErrorCode::Unauthorized);
@@ -331,7 +330,7 @@ mod tests {
         let e = p
             .parse_response(
                 &HttpResponse::new(400, r#"{"message":"data invalid"}"#),
-                NOW,
+                &Timing::at(NOW),
             )
             .unwrap_err();
         assert_eq!(e.code(), ErrorCode::BadRequest);
@@ -342,7 +341,7 @@ mod tests {
         let e = keys()
             .parse_response(
                 &HttpResponse::new(401, r#"{"message":"bad key SK-5678"}"#),
-                NOW,
+                &Timing::at(NOW),
             )
             .unwrap_err();
         assert_eq!(e.vendor_message(), Some("bad key [redacted]"));
