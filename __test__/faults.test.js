@@ -713,16 +713,16 @@ test('a refresh answering 500: the background refresh fails quietly and the old 
 })
 
 test('revoked tokens: a foreground refresh inside the safety margin falls back to authenticate on 401', async (t) => {
-  // refreshWindowMs 0: no background refresh, so the first exchange after the 20 s token's
-  // safety margin (2 s) starts is a foreground one, while the token still has more than half its
+  // refreshWindowMs 0: no background refresh, so the first exchange after the 10 s token's
+  // safety margin (1 s) starts is a foreground one, while the token still has more than half its
   // margin left for the refresh endpoint.
   const mock = await mockFor(t)
-  mock.script('pv.authenticate', [{ lifetimeSec: 20 }])
+  mock.script('pv.authenticate', [{ lifetimeSec: 10 }])
   const client = clientFor(t, optionsFor(mock, PV, { refreshWindowMs: 0 }))
   const first = await client.authHeader()
   const { expiresAt } = await client.getSession()
   mock.revokeTokens()
-  await new Promise((resolve) => setTimeout(resolve, expiresAt - 1700 - Date.now()))
+  await new Promise((resolve) => setTimeout(resolve, expiresAt - 800 - Date.now()))
   assert.equal(mock.count('pv.authenticate'), 1, 'no exchange before the margin')
   const header = await client.authHeader()
   assert.ok(header['x-access-token'] !== first['x-access-token'], 'a new token')

@@ -4,6 +4,9 @@
 
 const { VendorAuthError } = require('./errors')
 
+/** Hosts where plain http never leaves the machine (local development and tests). */
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
+
 /**
  * @param {{ authHeader(o?: { signal?: AbortSignal }): Promise<Record<string, string>>,
  *   invalidate(stale?: unknown): boolean }} client
@@ -16,6 +19,13 @@ async function authFetch(client, input, init) {
   // Own properties only, so that a polluted Object.prototype cannot add a body or headers.
   const options = ownCopy(init)
   const request = new Request(input, options)
+  const url = new URL(request.url)
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.has(url.hostname))) {
+    throw new VendorAuthError(
+      'INSECURE_URL',
+      `client.fetch() sends the token only over https: (plain http only to localhost), not to a ${url.protocol} URL`,
+    )
+  }
   // The caller's signal (in init or on a Request) also bounds the wait for a token.
   const call =
     input instanceof Request || (options !== undefined && options.signal != null)

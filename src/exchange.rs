@@ -3,7 +3,9 @@
 //! to stop. The driver (the native transport, or a `fetch` one) owns sockets, sleeping, the clock
 //! and randomness; *whether* to exchange at all is the [`crate::Lifecycle`]'s call.
 
-use crate::{Error, HttpRequest, HttpResponse, Mode, Provider, RetryPolicy, Session, Timing};
+use crate::{
+    Error, ErrorCode, HttpRequest, HttpResponse, Mode, Provider, RetryPolicy, Session, Timing,
+};
 
 /// What the driver does next.
 #[derive(Debug)]
@@ -120,12 +122,14 @@ impl<'a> Exchange<'a> {
                 .unwrap_or_else(|| self.provider.authenticate_request());
                 Step::Retry { request, delay_ms }
             }
-            // A foreground refresh whose retries are spent on transient failures: the
-            // authentication endpoint may still work (it is often served apart).
+            // A foreground refresh whose retries are spent on server or network failures: the
+            // authentication endpoint may still work (it is often served apart). Not after a
+            // 429: the vendor asked us to wait, whichever endpoint.
             Err(error)
                 if self.refreshing.is_some()
                     && self.mode == Mode::Foreground
-                    && error.is_retryable() =>
+                    && error.is_retryable()
+                    && error.code() != ErrorCode::RateLimited =>
             {
                 self.fall_back()
             }

@@ -84,6 +84,11 @@ export interface MockVendorOptions {
   host?: string
   /** Port to listen on. Default 0 (an ephemeral port). */
   port?: number
+  /**
+   * The vendor's clock, as an offset from ours in ms (e.g. 3600000: an hour ahead). Tokens'
+   * `iat`/`exp`, Vendy's `expiryTime` and every answer's `Date` header follow it. Default 0.
+   */
+  clockOffsetMs?: number
 }
 
 /** A request as seen by the mock. */

@@ -8,7 +8,6 @@ const crypto = require('node:crypto')
 const HEADER = { alg: 'HS256', typ: 'JWT' }
 
 const base64url = (value) => Buffer.from(value).toString('base64url')
-const nowSec = () => Math.floor(Date.now() / 1000)
 
 /** Decodes a JWT's payload without verifying it (null when malformed). */
 function decodeJwtPayload(token) {
@@ -22,7 +21,7 @@ function decodeJwtPayload(token) {
 }
 
 /**
- * Creates an issuer with a fresh secret.
+ * Creates an issuer with a fresh secret, on a clock `clockOffsetMs` away from ours.
  * @returns {{
  *   sign(claims: { iss: string, sub: string, lifetimeSec: number, info?: object }):
  *     { token: string, payload: object },
@@ -33,7 +32,9 @@ function decodeJwtPayload(token) {
  *   (e.g. the shop a token belongs to); `verify` returns that remembered info
  *   for a token this issuer signed that is unexpired and not revoked, else null.
  */
-function createJwtIssuer() {
+function createJwtIssuer({ clockOffsetMs = 0 } = {}) {
+  // The vendor's clock: ours plus an offset, to test clients against a skewed vendor.
+  const nowSec = () => Math.floor((Date.now() + clockOffsetMs) / 1000)
   const secret = crypto.randomBytes(32)
   const live = new Map() // jti -> info, for tokens not revoked
 

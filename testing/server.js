@@ -265,15 +265,20 @@ function assertCountFilter(endpoint) {
  */
 async function startMockVendor(options = {}) {
   const host = options.host ?? '127.0.0.1'
+  const clockOffsetMs = options.clockOffsetMs ?? 0
+  if (!Number.isFinite(clockOffsetMs)) throw new TypeError('clockOffsetMs must be a finite number of milliseconds')
   const { caCert, cert, key } = await createCertificates({ host })
   const state = {
-    ctx: { options: resolveVendorOptions(options), issuer: createJwtIssuer() },
+    ctx: { options: resolveVendorOptions(options), issuer: createJwtIssuer({ clockOffsetMs }) },
+    clockOffsetMs,
     steps: new StepBook(),
     requests: [],
     rawSockets: new Map(),
     abort: new AbortController(),
   }
   const server = https.createServer({ cert, key }, (req, res) => {
+    // Every answer's Date header tells the vendor's (possibly skewed) clock.
+    if (clockOffsetMs !== 0) res.setHeader('date', new Date(Date.now() + clockOffsetMs).toUTCString())
     handleRequest(state, req, res).catch((err) =>
       sendJson(res, 500, mockError(`mock failure: ${err.message}`, 'MOCK_FAILURE')),
     )

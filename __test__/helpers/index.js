@@ -16,6 +16,7 @@ const SECRETS = Object.freeze({
 /** Start the mock vendor with the known credentials. */
 function startMock(options = {}) {
   return startMockVendor({
+    ...options,
     vendy: {
       accessKey: SECRETS.vendyAccessKey,
       secretKey: SECRETS.vendySecretKey,
