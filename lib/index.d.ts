@@ -51,6 +51,11 @@ export interface AuthenticateOptions {
   caCert?: string
   /** Bound on each attempt, connect to last byte. Default 10000. */
   timeoutMs?: number
+  /**
+   * Bound on a whole exchange: every attempt, retry wait and fall back. Default 20000. A retry
+   * whose wait would pass it is not made (the last error is returned at once).
+   */
+  exchangeTimeoutMs?: number
   /** Retries of transient failures (network, timeout, 429, 500/502/503/504). Default 2. */
   maxRetries?: number
   /** Longest `Retry-After` waited out; a longer one fails with `RATE_LIMITED`. Default 30000. */
@@ -110,16 +115,41 @@ export declare class VendorAuthError extends Error {
 /** One exchange: keys for a token. Rejects with `VendorAuthError`. */
 export declare function authenticate(options: AuthenticateOptions): Promise<Session>
 
+/** Options of one call on a client. */
+export interface CallOptions {
+  /**
+   * Rejects this call with code `ABORTED` when the signal fires (e.g. `AbortSignal.timeout(300)`);
+   * an exchange other callers wait for goes on.
+   */
+  signal?: AbortSignal
+}
+
 /** Keeps a valid token: refreshes ahead of expiry, shares one in-flight request. */
 export declare class AuthClient {
   constructor(options: ClientOptions)
   readonly provider: Provider
-  /** `{ Authorization: 'Bearer …' }` or `{ 'x-access-token': '…' }`; a frozen object. */
-  authHeader(): Promise<Readonly<Record<string, string>>>
+  /**
+   * `{ Authorization: 'Bearer …' }` or `{ 'x-access-token': '…' }`; a frozen object. Rejects at
+   * once (no request) while a rate limit or a refusal cool-down is remembered. Never throws.
+   */
+  authHeader(options?: CallOptions): Promise<Readonly<Record<string, string>>>
   /** The current session. */
-  getSession(): Promise<Session>
-  /** Drop the cached token (e.g. after a 401 from the vendor's API). */
-  invalidate(): void
+  getSession(options?: CallOptions): Promise<Session>
+  /**
+   * Drop the cached token. Given the header object from `authHeader()` (or the token, a
+   * `Headers`, or the header value) that the vendor's API refused, only if that is still the
+   * current token, so that many callers that saw the same 401 cause one new exchange. With no
+   * argument, whatever is current. Returns whether a token was dropped; also ends a cool-down
+   * after refused credentials.
+   */
+  invalidate(stale?: Readonly<Record<string, string>> | Headers | string): boolean
+  /**
+   * The global `fetch` with the auth header merged into the request's headers (the caller's
+   * others kept). On a 401 it calls `invalidate(stale)` and retries once with the new token,
+   * unless the body is a stream (then the 401 is returned as is). `https:` only (plain `http:`
+   * only to localhost), so a token never travels in clear.
+   */
+  fetch(input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]): Promise<Response>
   /** Stop; later calls reject with `CLOSED`. */
   close(): void
   [Symbol.dispose](): void
