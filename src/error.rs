@@ -114,6 +114,24 @@ impl Error {
         .with_provider(provider)
     }
 
+    /// The client was closed (in-flight and later exchanges end with this).
+    pub fn closed(provider: &'static str) -> Self {
+        Self::new(
+            ErrorCode::Closed,
+            "the client was closed; create a new one to get tokens again",
+        )
+        .with_provider(provider)
+    }
+
+    /// A whole exchange ran past `exchangeTimeoutMs`.
+    pub fn exchange_timeout(provider: &'static str, budget_ms: u64) -> Self {
+        Self::new(
+            ErrorCode::Timeout,
+            format!("no token within exchangeTimeoutMs = {budget_ms} ms (all attempts and waits; timeoutMs bounds each attempt)"),
+        )
+        .with_provider(provider)
+    }
+
     pub fn with_provider(mut self, provider: &'static str) -> Self {
         self.provider = Some(provider);
         self

@@ -21,32 +21,31 @@ pub enum Step {
     Failed(Error),
 }
 
-/// An exchange in progress.
+/// An exchange in progress. It owns what it needs (a copy of the session offered to the refresh
+/// endpoint), so a driver may keep it across awaits; the provider is passed to each call (the
+/// same one every time).
 #[derive(Debug)]
-pub struct Exchange<'a> {
-    provider: &'a dyn Provider,
+pub struct Exchange {
     mode: Mode,
     policy: RetryPolicy,
     /// Present while trying the refresh endpoint with this still-valid session.
-    refreshing: Option<&'a Session>,
+    refreshing: Option<Session>,
     retries: u32,
     /// No retry is scheduled past this time (ms since the epoch): the whole exchange's bound.
     deadline_ms: u64,
 }
 
-impl<'a> Exchange<'a> {
+impl Exchange {
     /// Start an exchange. With `current` (a session that is still valid) and a vendor that has a
     /// refresh endpoint, the refresh endpoint is tried first. A background exchange makes one
     /// attempt per endpoint; no retry is planned to start at or after `deadline_ms`.
     pub fn new(
-        provider: &'a dyn Provider,
         mode: Mode,
         policy: RetryPolicy,
-        current: Option<&'a Session>,
+        current: Option<Session>,
         deadline_ms: u64,
     ) -> Self {
         Self {
-            provider,
             mode,
             policy: match mode {
                 Mode::Foreground => policy,
@@ -59,15 +58,16 @@ impl<'a> Exchange<'a> {
     }
 
     /// The first request to send.
-    pub fn start(&mut self) -> HttpRequest {
+    pub fn start(&mut self, provider: &dyn Provider) -> HttpRequest {
         if let Some(request) = self
             .refreshing
-            .and_then(|s| self.provider.refresh_request(s))
+            .as_ref()
+            .and_then(|s| provider.refresh_request(s))
         {
             return request;
         }
         self.refreshing = None;
-        self.provider.authenticate_request()
+        provider.authenticate_request()
     }
 
     /// Whether the exchange is on the refresh endpoint (for logs).
@@ -80,21 +80,22 @@ impl<'a> Exchange<'a> {
     /// arrived and what the vendor's clock said; `jitter` is uniform in `[0, 1)`.
     pub fn on_outcome(
         &mut self,
+        provider: &dyn Provider,
         outcome: Result<HttpResponse, Error>,
         timing: &Timing,
         jitter: f64,
     ) -> Step {
-        let result = outcome.and_then(|res| self.provider.parse_response(&res, timing));
+        let result = outcome.and_then(|res| provider.parse_response(&res, timing));
         let error = match result {
             Ok(mut session) => {
-                if let Some(previous) = self.refreshing {
+                if let Some(previous) = &self.refreshing {
                     // The refresh answer omits what the first one said (scope, permissions…).
                     session.metadata.fill_from(&previous.metadata);
                 }
                 return Step::Done(session);
             }
             // The refresh request carried the current token; a vendor may echo it back.
-            Err(error) => match self.refreshing {
+            Err(error) => match &self.refreshing {
                 Some(session) => error.scrubbed(&[&session.token]),
                 None => error,
             },
@@ -102,7 +103,7 @@ impl<'a> Exchange<'a> {
         if self.refreshing.is_some() && !error.is_retryable() {
             // The refresh endpoint refused (401 "Invalid or expired token", or anything else a
             // retry cannot fix): fall back to a full authentication, which is not a retry.
-            return self.fall_back();
+            return self.fall_back(provider);
         }
         let last = error.clone();
         match self.policy.decide(self.retries, error, jitter) {
@@ -115,11 +116,11 @@ impl<'a> Exchange<'a> {
             }
             Ok(delay_ms) => {
                 self.retries += 1;
-                let request = match self.refreshing {
-                    Some(session) => self.provider.refresh_request(session),
+                let request = match &self.refreshing {
+                    Some(session) => provider.refresh_request(session),
                     None => None,
                 }
-                .unwrap_or_else(|| self.provider.authenticate_request());
+                .unwrap_or_else(|| provider.authenticate_request());
                 Step::Retry { request, delay_ms }
             }
             // A foreground refresh whose retries are spent on server or network failures: the
@@ -131,16 +132,16 @@ impl<'a> Exchange<'a> {
                     && error.is_retryable()
                     && error.code() != ErrorCode::RateLimited =>
             {
-                self.fall_back()
+                self.fall_back(provider)
             }
             Err(error) => Step::Failed(error),
         }
     }
 
-    fn fall_back(&mut self) -> Step {
+    fn fall_back(&mut self, provider: &dyn Provider) -> Step {
         self.refreshing = None;
         self.retries = 0;
-        Step::Fallback(self.provider.authenticate_request())
+        Step::Fallback(provider.authenticate_request())
     }
 }
 
@@ -184,14 +185,20 @@ mod tests {
     #[test]
     fn retries_transient_failures_then_succeeds() {
         let o = pv();
-        let mut ex = Exchange::new(&*o.provider, Mode::Foreground, o.retry, None, FAR);
-        assert_eq!(ex.start().url.path(), "/v2/authenticate");
-        let step = ex.on_outcome(Ok(HttpResponse::new(503, "")), &Timing::at(NOW), 0.5);
+        let mut ex = Exchange::new(Mode::Foreground, o.retry, None, FAR);
+        assert_eq!(ex.start(&*o.provider).url.path(), "/v2/authenticate");
+        let step = ex.on_outcome(
+            &*o.provider,
+            Ok(HttpResponse::new(503, "")),
+            &Timing::at(NOW),
+            0.5,
+        );
         assert!(
             matches!(step, Step::Retry { delay_ms: 125, .. }),
             "{step:?}"
         );
         let step = ex.on_outcome(
+            &*o.provider,
             Err(Error::new(ErrorCode::Timeout, "t")),
             &Timing::at(NOW),
             0.5,
@@ -201,7 +208,7 @@ mod tests {
             "{step:?}"
         );
         assert!(matches!(
-            ex.on_outcome(Ok(ok_body("tok-1")), &Timing::at(NOW), 0.5),
+            ex.on_outcome(&*o.provider, Ok(ok_body("tok-1")), &Timing::at(NOW), 0.5),
             Step::Done(_)
         ));
     }
@@ -210,24 +217,39 @@ mod tests {
     fn a_zero_jitter_retry_is_still_a_retry() {
         // Regression: a 0 ms full-jitter backoff was taken for (and logged as) a refresh fallback.
         let o = pv();
-        let mut ex = Exchange::new(&*o.provider, Mode::Foreground, o.retry, None, FAR);
-        ex.start();
-        let step = ex.on_outcome(Ok(HttpResponse::new(429, "")), &Timing::at(NOW), 0.0);
+        let mut ex = Exchange::new(Mode::Foreground, o.retry, None, FAR);
+        ex.start(&*o.provider);
+        let step = ex.on_outcome(
+            &*o.provider,
+            Ok(HttpResponse::new(429, "")),
+            &Timing::at(NOW),
+            0.0,
+        );
         assert!(matches!(step, Step::Retry { delay_ms: 0, .. }), "{step:?}");
     }
 
     #[test]
     fn gives_up_after_max_retries() {
         let o = pv();
-        let mut ex = Exchange::new(&*o.provider, Mode::Foreground, o.retry, None, FAR);
-        ex.start();
+        let mut ex = Exchange::new(Mode::Foreground, o.retry, None, FAR);
+        ex.start(&*o.provider);
         for _ in 0..2 {
             assert!(matches!(
-                ex.on_outcome(Ok(HttpResponse::new(500, "")), &Timing::at(NOW), 0.0),
+                ex.on_outcome(
+                    &*o.provider,
+                    Ok(HttpResponse::new(500, "")),
+                    &Timing::at(NOW),
+                    0.0
+                ),
                 Step::Retry { .. }
             ));
         }
-        match ex.on_outcome(Ok(HttpResponse::new(500, "")), &Timing::at(NOW), 0.0) {
+        match ex.on_outcome(
+            &*o.provider,
+            Ok(HttpResponse::new(500, "")),
+            &Timing::at(NOW),
+            0.0,
+        ) {
             Step::Failed(e) => {
                 assert_eq!((e.code(), e.status()), (ErrorCode::ServerError, Some(500)))
             }
@@ -238,28 +260,37 @@ mod tests {
     #[test]
     fn unauthorized_is_final_at_once() {
         let o = pv();
-        let mut ex = Exchange::new(&*o.provider, Mode::Foreground, o.retry, None, FAR);
-        ex.start();
-        let step = ex.on_outcome(Ok(HttpResponse::new(401, "{}")), &Timing::at(NOW), 0.0);
+        let mut ex = Exchange::new(Mode::Foreground, o.retry, None, FAR);
+        ex.start(&*o.provider);
+        let step = ex.on_outcome(
+            &*o.provider,
+            Ok(HttpResponse::new(401, "{}")),
+            &Timing::at(NOW),
+            0.0,
+        );
         assert!(matches!(step, Step::Failed(ref e) if e.code() == ErrorCode::Unauthorized));
     }
 
     #[test]
     fn refresh_falls_back_to_authenticate_on_401_and_keeps_metadata() {
         let o = pv();
-        let Step::Done(first) = Exchange::new(&*o.provider, Mode::Foreground, o.retry, None, FAR)
-            .on_outcome(Ok(ok_body("tok-1")), &Timing::at(NOW), 0.0)
-        else {
+        let Step::Done(first) = Exchange::new(Mode::Foreground, o.retry, None, FAR).on_outcome(
+            &*o.provider,
+            Ok(ok_body("tok-1")),
+            &Timing::at(NOW),
+            0.0,
+        ) else {
             panic!()
         };
-        let mut ex = Exchange::new(&*o.provider, Mode::Foreground, o.retry, Some(&first), FAR);
-        let req = ex.start();
+        let mut ex = Exchange::new(Mode::Foreground, o.retry, Some(first.clone()), FAR);
+        let req = ex.start(&*o.provider);
         assert_eq!(req.url.path(), "/v2/refresh-token");
         assert!(req
             .headers
             .iter()
             .any(|h| h.name() == "x-access-token" && h.value() == "tok-1"));
         let step = ex.on_outcome(
+            &*o.provider,
             Ok(HttpResponse::new(401, r#"{"success":false}"#)),
             &Timing::at(NOW),
             0.0,
@@ -268,13 +299,14 @@ mod tests {
         assert_eq!(path(&step), "/v2/authenticate");
         assert!(!ex.is_refreshing());
 
-        let mut ex = Exchange::new(&*o.provider, Mode::Foreground, o.retry, Some(&first), FAR);
-        ex.start();
+        let mut ex = Exchange::new(Mode::Foreground, o.retry, Some(first.clone()), FAR);
+        ex.start(&*o.provider);
         let refreshed = HttpResponse::new(
             200,
             r#"{"success":true,"data":{"token":"tok-2","expiresIn":60}}"#,
         );
-        let Step::Done(s) = ex.on_outcome(Ok(refreshed), &Timing::at(NOW), 0.0) else {
+        let Step::Done(s) = ex.on_outcome(&*o.provider, Ok(refreshed), &Timing::at(NOW), 0.0)
+        else {
             panic!()
         };
         assert_eq!(s.metadata.permissions, Some(vec!["orders:read".to_owned()]));
@@ -293,16 +325,19 @@ mod tests {
             &|_| None,
         )
         .unwrap();
-        let Step::Done(first) = Exchange::new(&*o.provider, Mode::Foreground, o.retry, None, FAR)
-            .on_outcome(Ok(ok_body("opaque-token-1234")), &Timing::at(NOW), 0.0)
-        else {
+        let Step::Done(first) = Exchange::new(Mode::Foreground, o.retry, None, FAR).on_outcome(
+            &*o.provider,
+            Ok(ok_body("opaque-token-1234")),
+            &Timing::at(NOW),
+            0.0,
+        ) else {
             panic!()
         };
         // In the background a failed refresh is reported, not fallen back from.
-        let mut ex = Exchange::new(&*o.provider, Mode::Background, o.retry, Some(&first), FAR);
-        ex.start();
+        let mut ex = Exchange::new(Mode::Background, o.retry, Some(first.clone()), FAR);
+        ex.start(&*o.provider);
         let echo = HttpResponse::new(500, "bad token opaque-token-1234");
-        let Step::Failed(e) = ex.on_outcome(Ok(echo), &Timing::at(NOW), 0.0) else {
+        let Step::Failed(e) = ex.on_outcome(&*o.provider, Ok(echo), &Timing::at(NOW), 0.0) else {
             panic!()
         };
         assert!(
@@ -315,9 +350,12 @@ mod tests {
 
     fn pv_session() -> (Options, Session) {
         let o = pv();
-        let Step::Done(first) = Exchange::new(&*o.provider, Mode::Foreground, o.retry, None, FAR)
-            .on_outcome(Ok(ok_body("tok-1")), &Timing::at(NOW), 0.0)
-        else {
+        let Step::Done(first) = Exchange::new(Mode::Foreground, o.retry, None, FAR).on_outcome(
+            &*o.provider,
+            Ok(ok_body("tok-1")),
+            &Timing::at(NOW),
+            0.0,
+        ) else {
             panic!()
         };
         (o, first)
@@ -326,17 +364,32 @@ mod tests {
     #[test]
     fn a_foreground_refresh_that_keeps_failing_falls_back_once_its_retries_are_spent() {
         let (o, first) = pv_session();
-        let mut ex = Exchange::new(&*o.provider, Mode::Foreground, o.retry, Some(&first), FAR);
-        assert_eq!(ex.start().url.path(), "/v2/refresh-token");
+        let mut ex = Exchange::new(Mode::Foreground, o.retry, Some(first.clone()), FAR);
+        assert_eq!(ex.start(&*o.provider).url.path(), "/v2/refresh-token");
         for _ in 0..2 {
-            let step = ex.on_outcome(Ok(HttpResponse::new(503, "")), &Timing::at(NOW), 0.0);
+            let step = ex.on_outcome(
+                &*o.provider,
+                Ok(HttpResponse::new(503, "")),
+                &Timing::at(NOW),
+                0.0,
+            );
             assert_eq!(path(&step), "/v2/refresh-token");
         }
-        let step = ex.on_outcome(Ok(HttpResponse::new(503, "")), &Timing::at(NOW), 0.0);
+        let step = ex.on_outcome(
+            &*o.provider,
+            Ok(HttpResponse::new(503, "")),
+            &Timing::at(NOW),
+            0.0,
+        );
         assert!(matches!(step, Step::Fallback(_)), "{step:?}");
         assert_eq!(path(&step), "/v2/authenticate");
         // The authentication gets its own retries.
-        let step = ex.on_outcome(Ok(HttpResponse::new(503, "")), &Timing::at(NOW), 0.0);
+        let step = ex.on_outcome(
+            &*o.provider,
+            Ok(HttpResponse::new(503, "")),
+            &Timing::at(NOW),
+            0.0,
+        );
         assert!(matches!(step, Step::Retry { .. }), "{step:?}");
         assert_eq!(path(&step), "/v2/authenticate");
     }
@@ -344,9 +397,14 @@ mod tests {
     #[test]
     fn a_background_refresh_makes_one_attempt_and_does_not_fall_back_on_a_5xx() {
         let (o, first) = pv_session();
-        let mut ex = Exchange::new(&*o.provider, Mode::Background, o.retry, Some(&first), FAR);
-        ex.start();
-        let step = ex.on_outcome(Ok(HttpResponse::new(503, "")), &Timing::at(NOW), 0.0);
+        let mut ex = Exchange::new(Mode::Background, o.retry, Some(first.clone()), FAR);
+        ex.start(&*o.provider);
+        let step = ex.on_outcome(
+            &*o.provider,
+            Ok(HttpResponse::new(503, "")),
+            &Timing::at(NOW),
+            0.0,
+        );
         assert!(
             matches!(step, Step::Failed(ref e) if e.status() == Some(503)),
             "{step:?}"
@@ -356,10 +414,11 @@ mod tests {
     #[test]
     fn no_retry_is_planned_past_the_exchange_deadline() {
         let o = pv();
-        let mut ex = Exchange::new(&*o.provider, Mode::Foreground, o.retry, None, NOW + 1_000);
-        ex.start();
+        let mut ex = Exchange::new(Mode::Foreground, o.retry, None, NOW + 1_000);
+        ex.start(&*o.provider);
         let limited = HttpResponse::new(429, "").with_header("Retry-After", "2");
-        let Step::Failed(e) = ex.on_outcome(Ok(limited), &Timing::at(NOW), 0.0) else {
+        let Step::Failed(e) = ex.on_outcome(&*o.provider, Ok(limited), &Timing::at(NOW), 0.0)
+        else {
             panic!()
         };
         assert_eq!(e.code(), ErrorCode::RateLimited);
@@ -371,8 +430,8 @@ mod tests {
     fn a_vendor_clock_an_hour_off_changes_nothing() {
         let o = pv();
         for offset in [-3_600_000i64, 0, 3_600_000] {
-            let mut ex = Exchange::new(&*o.provider, Mode::Foreground, o.retry, None, FAR);
-            ex.start();
+            let mut ex = Exchange::new(Mode::Foreground, o.retry, None, FAR);
+            ex.start(&*o.provider);
             let vendor_now = (NOW as i64 + offset) as u64;
             let token = crate::expiry::tests::jwt_with_exp(vendor_now / 1000 + 3_600);
             let date = crate::expiry::format_http_date(vendor_now);
@@ -382,7 +441,7 @@ mod tests {
             )
             .with_header("Date", &date);
             let timing = Timing::of_answer(NOW - 100, NOW, res.header("date"));
-            let Step::Done(s) = ex.on_outcome(Ok(res), &timing, 0.0) else {
+            let Step::Done(s) = ex.on_outcome(&*o.provider, Ok(res), &timing, 0.0) else {
                 panic!("offset {offset}")
             };
             // expiresIn counts from when the request left; the JWT's exp is anchored via Date.
@@ -398,14 +457,22 @@ mod tests {
     #[test]
     fn a_transient_refresh_failure_retries_the_refresh() {
         let o = pv();
-        let Step::Done(first) = Exchange::new(&*o.provider, Mode::Foreground, o.retry, None, FAR)
-            .on_outcome(Ok(ok_body("tok-1")), &Timing::at(NOW), 0.0)
-        else {
+        let Step::Done(first) = Exchange::new(Mode::Foreground, o.retry, None, FAR).on_outcome(
+            &*o.provider,
+            Ok(ok_body("tok-1")),
+            &Timing::at(NOW),
+            0.0,
+        ) else {
             panic!()
         };
-        let mut ex = Exchange::new(&*o.provider, Mode::Foreground, o.retry, Some(&first), FAR);
-        ex.start();
-        let step = ex.on_outcome(Ok(HttpResponse::new(502, "")), &Timing::at(NOW), 0.0);
+        let mut ex = Exchange::new(Mode::Foreground, o.retry, Some(first.clone()), FAR);
+        ex.start(&*o.provider);
+        let step = ex.on_outcome(
+            &*o.provider,
+            Ok(HttpResponse::new(502, "")),
+            &Timing::at(NOW),
+            0.0,
+        );
         assert_eq!(path(&step), "/v2/refresh-token");
     }
 }

@@ -6,11 +6,7 @@
 //! keeps only the current header and the number the last [`Plan`] gave it for its hot path.
 
 use super::transport;
-use crate::{
-    expiry, token_preview, Error, ErrorCode, Exchange, Lifecycle, Mode, Options, Plan, Session,
-    Step, Times, Timing,
-};
-use secrecy::ExposeSecret;
+use crate::{trace, Error, Exchange, Lifecycle, Mode, Options, Plan, Session, Step, Times, Timing};
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::sync::{Mutex, MutexGuard};
@@ -69,21 +65,18 @@ impl Client {
         let provider = self.options.provider.id();
         let mut closed = self.closed.subscribe();
         if *closed.borrow() {
-            return Err(closed_error(provider));
+            return Err(Error::closed(provider));
         }
         let started = now_ms();
         let current = self.lifecycle().refreshable(started).cloned();
         let budget = self.options.exchange_timeout_ms;
         let run = tokio::time::timeout(
             Duration::from_millis(budget),
-            self.run(mode, current.as_ref(), started.saturating_add(budget)),
+            self.run(mode, current, started.saturating_add(budget)),
         );
         let result = tokio::select! {
-            result = run => result.unwrap_or_else(|_| Err(Error::new(
-                ErrorCode::Timeout,
-                format!("no token within exchangeTimeoutMs = {budget} ms (all attempts and waits; timeoutMs bounds each attempt)"),
-            ).with_provider(provider))),
-            _ = closed.wait_for(|closed| *closed) => return Err(closed_error(provider)),
+            result = run => result.unwrap_or_else(|_| Err(Error::exchange_timeout(provider, budget))),
+            _ = closed.wait_for(|closed| *closed) => return Err(Error::closed(provider)),
         };
         let now = now_ms();
         let mut lifecycle = self.lifecycle();
@@ -106,22 +99,17 @@ impl Client {
     async fn run(
         &self,
         mode: Mode,
-        current: Option<&Session>,
+        current: Option<Session>,
         deadline_ms: u64,
     ) -> Result<Session, Error> {
         let options = &self.options;
         let provider = &*options.provider;
         let id = provider.id();
         let timeout = Duration::from_millis(options.timeout_ms);
-        let mut exchange = Exchange::new(provider, mode, options.retry, current, deadline_ms);
-        let mut request = exchange.start();
+        let mut exchange = Exchange::new(mode, options.retry, current, deadline_ms);
+        let mut request = exchange.start(provider);
         loop {
-            let refresh = if exchange.is_refreshing() {
-                " (refresh)"
-            } else {
-                ""
-            };
-            self.log(format!("{id} POST {}{refresh}", request.url));
+            self.log(trace::sending(id, &request, exchange.is_refreshing()));
             // The wall clock once; durations from the monotonic one.
             let sent_at = now_ms();
             let clock = Instant::now();
@@ -129,44 +117,21 @@ impl Client {
             let elapsed = clock.elapsed().as_millis() as u64;
             let date = outcome.as_ref().ok().and_then(|res| res.header("date"));
             let timing = Timing::of_answer(sent_at, sent_at + elapsed, date);
-            match &outcome {
-                Ok(res) => self.log(format!(
-                    "{id} answered HTTP {} in {elapsed} ms{}",
-                    res.status,
-                    match timing.vendor_offset_ms {
-                        0 => String::new(),
-                        ms => format!(" (vendor clock {ms:+} ms from ours)"),
-                    }
-                )),
-                Err(e) => self.log(format!(
-                    "{id} request failed ({}): {}",
-                    e.code(),
-                    e.message()
-                )),
+            self.log(trace::outcome(id, &outcome, elapsed, &timing));
+            let step = exchange.on_outcome(provider, outcome, &timing, jitter());
+            if let Some(line) = trace::step(id, &step) {
+                self.log(line);
             }
-            match exchange.on_outcome(outcome, &timing, jitter()) {
+            match step {
                 Step::Retry {
                     request: next,
                     delay_ms,
                 } => {
-                    self.log(format!("{id} retry in {delay_ms} ms"));
                     tokio::time::sleep(Duration::from_millis(delay_ms)).await;
                     request = next;
                 }
-                Step::Fallback(next) => {
-                    self.log(format!(
-                        "{id} refresh endpoint gave no token; authenticating instead"
-                    ));
-                    request = next;
-                }
-                Step::Done(session) => {
-                    self.log(format!(
-                        "{id} new token {} expires at {}",
-                        token_preview(session.token.expose_secret()),
-                        expiry::format_http_date(session.expires_at_ms)
-                    ));
-                    return Ok(session);
-                }
+                Step::Fallback(next) => request = next,
+                Step::Done(session) => return Ok(session),
                 Step::Failed(error) => return Err(error),
             }
         }
@@ -184,14 +149,6 @@ impl Client {
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
     }
-}
-
-fn closed_error(provider: &'static str) -> Error {
-    Error::new(
-        ErrorCode::Closed,
-        "the client was closed; create a new one to get tokens again",
-    )
-    .with_provider(provider)
 }
 
 /// Milliseconds since the Unix epoch (wall clock: expiries are wall-clock times).

@@ -5,7 +5,10 @@
 //! refused by the client itself as a second line behind option checking, and TLS verification
 //! has no off switch: the platform's roots plus any `caCert` roots.
 
-use crate::{Error, ErrorCode, HttpRequest, HttpResponse, MAX_BODY_BYTES};
+use crate::{
+    body_too_large, host_of, Error, ErrorCode, HttpRequest, HttpResponse, TransportFailure,
+    MAX_BODY_BYTES,
+};
 use reqwest::header::{HeaderName, HeaderValue};
 use secrecy::ExposeSecret;
 use std::error::Error as _;
@@ -70,14 +73,11 @@ pub async fn send(
     timeout: Duration,
     provider: &'static str,
 ) -> Result<HttpResponse, Error> {
+    request.check_headers()?;
     let mut builder = client.post(request.url.clone()).timeout(timeout);
     for header in &request.headers {
-        let mut value = HeaderValue::from_str(header.value()).map_err(|_| {
-            Error::invalid_options(format!(
-                "the value for the {} header has characters not allowed in HTTP headers (check the credential options for stray newlines or non-ASCII characters)",
-                header.name()
-            ))
-        })?;
+        let mut value = HeaderValue::from_str(header.value())
+            .expect("check_headers accepts only what HeaderValue accepts");
         // Never indexed by HPACK, and printed as "Sensitive" by http's Debug.
         value.set_sensitive(header.is_sensitive());
         let name = HeaderName::from_bytes(header.name().as_bytes())
@@ -92,13 +92,7 @@ pub async fn send(
     // An error answer is judged by its status (a huge 503 page is still a 503, and retryable):
     // its body is only cut at the cap. A success answer that large cannot be a token answer.
     let success = response.status().is_success();
-    let too_large = || {
-        Error::invalid_response(
-            provider,
-            format!("the body is larger than {} KiB", MAX_BODY_BYTES / 1024),
-        )
-        .with_status(status)
-    };
+    let too_large = || body_too_large(provider, status);
     if success
         && response
             .content_length()
@@ -133,45 +127,18 @@ pub async fn send(
 }
 
 fn transport_error(e: reqwest::Error, timeout: Duration, provider: &'static str) -> Error {
-    let host = e
-        .url()
-        .map(|u| {
-            format!(
-                "{}:{}",
-                u.host_str().unwrap_or("?"),
-                u.port_or_known_default().unwrap_or(443)
-            )
-        })
-        .unwrap_or_else(|| "the vendor".into());
     let detail = chain(&e);
-    let error = if e.is_timeout() {
-        Error::new(
-            ErrorCode::Timeout,
-            format!(
-                "no complete answer from {host} within timeoutMs = {} ms",
-                timeout.as_millis()
-            ),
-        )
+    let kind = if e.is_timeout() {
+        TransportFailure::Timeout
     } else if detail.contains("certificate") || detail.contains("Certificate") {
-        Error::new(
-            ErrorCode::Network,
-            format!(
-                "TLS with {host} failed: {detail}. The server's certificate is not trusted; if it uses a private CA, pass that CA as caCert (verification cannot be turned off)"
-            ),
-        )
-        .permanent()
+        TransportFailure::Untrusted
     } else if e.is_connect() {
-        Error::new(
-            ErrorCode::Network,
-            format!("could not connect to {host}: {detail}"),
-        )
+        TransportFailure::Connect
     } else {
-        Error::new(
-            ErrorCode::Network,
-            format!("the connection to {host} failed: {detail}"),
-        )
+        TransportFailure::Other
     };
-    error.with_provider(provider)
+    let host = e.url().map_or_else(|| "the vendor".into(), host_of);
+    kind.error(&host, &detail, timeout.as_millis() as u64, provider)
 }
 
 /// An error and its causes as one line, without the URL (which carries no secret, but is noise).
