@@ -6,6 +6,8 @@
 //!   It reads no clock and touches no socket, so it builds for `wasm32-unknown-unknown` too.
 //! - `native` (default feature): the reqwest/tokio transport that drives the core, and the one
 //!   Node-API binding module.
+//! - `wasm` (feature, for `wasm32-unknown-unknown`): a driver that JS runs step by step with the
+//!   runtime's `fetch`, and the one `wasm-bindgen` binding module.
 
 mod error;
 mod exchange;
@@ -17,14 +19,20 @@ pub mod provider;
 mod redact;
 mod retry;
 mod session;
+pub mod trace;
 
 #[cfg(feature = "native")]
 mod native;
 
+#[cfg(any(feature = "wasm", test))]
+mod wasm;
+
 pub use error::{Error, ErrorCode};
 pub use exchange::{Exchange, Step};
 pub use expiry::{jwt_exp_ms, parse_http_date_ms, resolve_expiry, Timing, MAX_TOKEN_LIFETIME_MS};
-pub use http::{Header, HttpRequest, HttpResponse, MAX_BODY_BYTES};
+pub use http::{
+    body_too_large, host_of, Header, HttpRequest, HttpResponse, TransportFailure, MAX_BODY_BYTES,
+};
 pub use lifecycle::{Lifecycle, Mode, Plan, Times, SAFETY_MARGIN_MS};
 pub use options::{Environment, Options, RawOptions, KNOWN_OPTIONS};
 pub use provider::{Provider, TokenHeader};
