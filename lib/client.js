@@ -8,15 +8,17 @@
 // lifecycle policy (src/lifecycle.rs), asked through `driver.plan()` whenever the hot path cannot
 // answer. JS keeps only the current header and Session and the `freshUntil` time the core gave.
 //
-// The driver (the native binding here) provides: `provider`, `plan()` → { action, until, error },
-// `exchange()` / `exchangeInBackground(done)` → { session, freshUntil, error }, `invalidate()`
-// and `close()`.
+// The driver (the native binding, lib/native.js, or the wasm build, lib/wasm/driver.js) provides:
+// `provider`, `plan()` → { action, until, error }, `exchange()` / `exchangeInBackground(done)`
+// → { session, freshUntil, error }, `invalidate()` and `close()`. `defineClient(createDriver)`
+// makes the client class for one of them; the class is the same code for both.
+//
+// No Node built-ins here (the edge entry bundles this file): redaction uses the symbol that
+// `util.inspect` looks for.
 
-const { inspect } = require('node:util')
 const { VendorAuthError, fromNative } = require('./errors')
-const { createNative, exchange } = require('./native')
 const { checkSignal } = require('./options')
-const { Session } = require('./session')
+const { Session, INSPECT } = require('./session')
 const { authFetch } = require('./fetch')
 
 /** `plan().action` values (see `NativePlan` in src/native/binding.rs). */
@@ -26,208 +28,231 @@ const REJECT = 3
 
 const EMPTY = Object.freeze({ session: null, header: null, freshUntil: 0 })
 
-class AuthClient {
-  #native
-  #logger
-  /** The current token state, replaced as a whole (never mutated). */
-  #state = EMPTY
-  #foreground = null
-  /** While a foreground exchange is in flight: the one header promise every caller shares. */
-  #pendingHeader = null
-  #background = null
-  #closed = false
+/**
+ * The client class over one kind of driver. `createDriver(options)` validates the options and
+ * returns `{ driver, logger, signal }` (throwing a VendorAuthError before any I/O).
+ */
+function defineClient(createDriver) {
+  class AuthClient {
+    #driver
+    #logger
+    /** The current token state, replaced as a whole (never mutated). */
+    #state = EMPTY
+    #foreground = null
+    /** While a foreground exchange is in flight: the one header promise every caller shares. */
+    #pendingHeader = null
+    #background = null
+    #closed = false
 
-  /** @param {import('./index').ClientOptions} options */
-  constructor(options) {
-    const { native, logger, signal } = createNative(options)
-    if (signal) {
-      native.close()
-      throw new VendorAuthError(
-        'INVALID_OPTIONS',
-        'signal is a per-call option here: authHeader({ signal }) / getSession({ signal }); stop a client with close()',
-      )
+    /** @param {import('./index').ClientOptions} options */
+    constructor(options) {
+      const { driver, logger, signal } = createDriver(options)
+      if (signal) {
+        driver.close()
+        throw new VendorAuthError(
+          'INVALID_OPTIONS',
+          'signal is a per-call option here: authHeader({ signal }) / getSession({ signal }); stop a client with close()',
+        )
+      }
+      this.#driver = driver
+      this.#logger = logger
     }
-    this.#native = native
-    this.#logger = logger
-  }
 
-  /** The provider id (`'vendy'`, `'puppetvendors'`). */
-  get provider() {
-    return this.#native.provider
-  }
-
-  /**
-   * `{ Authorization: 'Bearer …' }` or `{ 'x-access-token': '…' }` (a frozen object). With
-   * `{ signal }`, rejects with `ABORTED` when the signal fires (the shared exchange goes on for
-   * other callers). Never throws synchronously.
-   */
-  authHeader(options) {
-    const state = this.#state
-    if (options === undefined && Date.now() < state.freshUntil) return Promise.resolve(state.header)
-    return this.#get(options, headerOf)
-  }
-
-  /** The current session (same shape as `authenticate()`'s); takes `{ signal }` like authHeader. */
-  getSession(options) {
-    return this.#get(options, sessionOf)
-  }
-
-  /**
-   * Forget the cached token so that the next call gets a new one. Given the header object from
-   * `authHeader()` (or the token, or the header value) that the vendor's API refused, it drops the
-   * token only if that is still the current one: many callers that saw the same 401 cause one
-   * new exchange, not one each. Returns whether the token was dropped. Also ends a cool-down
-   * after refused credentials.
-   */
-  invalidate(stale) {
-    if (stale !== undefined && !this.#isCurrent(stale)) return false
-    this.#log(stale === undefined ? 'token invalidated' : 'token invalidated (refused by the API)')
-    this.#state = EMPTY
-    this.#native.invalidate()
-    return true
-  }
-
-  /**
-   * The global `fetch` with this client's auth header merged into the request's headers. On a
-   * 401 it invalidates that token and retries once with a new one, unless the body cannot be
-   * sent twice (a stream): then the 401 response is returned as it is.
-   */
-  fetch(input, init) {
-    return authFetch(this, input, init)
-  }
-
-  /** Stop: in-flight and later calls reject with code CLOSED. */
-  close() {
-    if (this.#closed) return
-    this.#closed = true
-    this.#state = EMPTY
-    this.#pendingHeader = null
-    this.#native.close()
-  }
-
-  #get(options, pick) {
-    let signal
-    try {
-      signal = callSignal(options)
-    } catch (error) {
-      return Promise.reject(error)
+    /** The provider id (`'vendy'`, `'puppetvendors'`). */
+    get provider() {
+      return this.#driver.provider
     }
-    if (signal !== undefined) {
-      if (signal.aborted) return Promise.reject(abortError(signal, this.provider))
-      return whileNotAborted(this.#ready(), signal, this.provider).then(pick)
-    }
-    if (pick !== headerOf) return this.#ready().then(pick)
-    if (this.#pendingHeader !== null) return this.#pendingHeader
-    const ready = this.#ready()
-    if (ready !== this.#foreground) return ready.then(headerOf)
-    // A herd on a cold client: one derived promise for all, not one per caller.
-    this.#pendingHeader = ready.then(headerOf)
-    return this.#pendingHeader
-  }
 
-  /** A state whose token may be handed out, waiting for an exchange if the core says so. */
-  #ready() {
-    if (this.#closed) return Promise.reject(closedError(this.provider))
-    const state = this.#state
-    if (Date.now() < state.freshUntil) return Promise.resolve(state)
-    if (this.#foreground !== null) return this.#foreground
-    let plan
-    try {
-      plan = this.#native.plan()
-    } catch (error) {
-      return Promise.reject(error)
-    }
-    if (plan.action === REJECT) return Promise.reject(fromNative(plan.error))
-    if ((plan.action === SERVE || plan.action === REFRESH) && state.header !== null) {
-      this.#state = Object.freeze({ ...state, freshUntil: plan.until })
-      if (plan.action === REFRESH) this.#refreshInBackground()
-      return Promise.resolve(state)
-    }
-    // No usable token: everyone waits for one shared exchange.
-    this.#foreground = this.#runForeground().finally(() => {
-      this.#foreground = null
-      this.#pendingHeader = null
-    })
-    return this.#foreground
-  }
-
-  async #runForeground() {
-    if (this.#background !== null) {
-      await this.#background // never rejects
-      if (this.#closed) throw closedError(this.provider)
+    /**
+     * `{ Authorization: 'Bearer …' }` or `{ 'x-access-token': '…' }` (a frozen object). With
+     * `{ signal }`, rejects with `ABORTED` when the signal fires (the shared exchange goes on for
+     * other callers). Never throws synchronously.
+     */
+    authHeader(options) {
       const state = this.#state
-      if (state.header !== null) {
-        const plan = this.#native.plan()
-        if (plan.action === SERVE || plan.action === REFRESH) return state
+      if (options === undefined && Date.now() < state.freshUntil) return Promise.resolve(state.header)
+      return this.#get(options, headerOf)
+    }
+
+    /** The current session (same shape as `authenticate()`'s); takes `{ signal }` like authHeader. */
+    getSession(options) {
+      return this.#get(options, sessionOf)
+    }
+
+    /**
+     * Forget the cached token so that the next call gets a new one. Given the header object from
+     * `authHeader()` (or the token, or the header value) that the vendor's API refused, it drops the
+     * token only if that is still the current one: many callers that saw the same 401 cause one
+     * new exchange, not one each. Returns whether the token was dropped. Also ends a cool-down
+     * after refused credentials.
+     */
+    invalidate(stale) {
+      if (stale !== undefined && !this.#isCurrent(stale)) return false
+      this.#log(stale === undefined ? 'token invalidated' : 'token invalidated (refused by the API)')
+      this.#state = EMPTY
+      this.#driver.invalidate()
+      return true
+    }
+
+    /**
+     * The global `fetch` with this client's auth header merged into the request's headers. On a
+     * 401 it invalidates that token and retries once with a new one, unless the body cannot be
+     * sent twice (a stream): then the 401 response is returned as it is.
+     */
+    fetch(input, init) {
+      return authFetch(this, input, init)
+    }
+
+    /** Stop: in-flight and later calls reject with code CLOSED. */
+    close() {
+      if (this.#closed) return
+      this.#closed = true
+      this.#state = EMPTY
+      this.#pendingHeader = null
+      this.#driver.close()
+    }
+
+    #get(options, pick) {
+      let signal
+      try {
+        signal = callSignal(options)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+      if (signal !== undefined) {
+        if (signal.aborted) return Promise.reject(abortError(signal, this.provider))
+        return whileNotAborted(this.#ready(), signal, this.provider).then(pick)
+      }
+      if (pick !== headerOf) return this.#ready().then(pick)
+      if (this.#pendingHeader !== null) return this.#pendingHeader
+      const ready = this.#ready()
+      if (ready !== this.#foreground) return ready.then(headerOf)
+      // A herd on a cold client: one derived promise for all, not one per caller.
+      this.#pendingHeader = ready.then(headerOf)
+      return this.#pendingHeader
+    }
+
+    /** A state whose token may be handed out, waiting for an exchange if the core says so. */
+    #ready() {
+      if (this.#closed) return Promise.reject(closedError(this.provider))
+      const state = this.#state
+      if (Date.now() < state.freshUntil) return Promise.resolve(state)
+      if (this.#foreground !== null) return this.#foreground
+      let plan
+      try {
+        plan = this.#driver.plan()
+      } catch (error) {
+        return Promise.reject(error)
+      }
+      if (plan.action === REJECT) return Promise.reject(fromNative(plan.error))
+      if ((plan.action === SERVE || plan.action === REFRESH) && state.header !== null) {
+        this.#state = Object.freeze({ ...state, freshUntil: plan.until })
+        if (plan.action === REFRESH) this.#refreshInBackground()
+        return Promise.resolve(state)
+      }
+      // No usable token: everyone waits for one shared exchange.
+      this.#foreground = this.#runForeground().finally(() => {
+        this.#foreground = null
+        this.#pendingHeader = null
+      })
+      return this.#foreground
+    }
+
+    async #runForeground() {
+      if (this.#background !== null) {
+        await this.#background // never rejects
+        if (this.#closed) throw closedError(this.provider)
+        const state = this.#state
+        if (state.header !== null) {
+          const plan = this.#driver.plan()
+          if (plan.action === SERVE || plan.action === REFRESH) return state
+        }
+      }
+      return this.#exchange(false)
+    }
+
+    #refreshInBackground() {
+      if (this.#background !== null || this.#foreground !== null) return
+      this.#log('token inside the refresh window: refreshing in the background')
+      this.#background = this.#exchange(true)
+        .then(
+          () => undefined,
+          () => {
+            // The core logged it and knows the backoff: ask it again on the next call.
+            if (!this.#closed) this.#state = Object.freeze({ ...this.#state, freshUntil: 0 })
+          },
+        )
+        .finally(() => {
+          this.#background = null
+        })
+    }
+
+    async #exchange(background) {
+      const outcome = await exchange(this.#driver, background)
+      if (this.#closed) throw closedError(this.provider)
+      if (outcome.error) throw fromNative(outcome.error)
+      const session = new Session(outcome.session)
+      this.#state = Object.freeze({
+        session,
+        header: Object.freeze({ [session.headerName]: session.headerValue }),
+        freshUntil: outcome.freshUntil,
+      })
+      return this.#state
+    }
+
+    /** Whether `stale` (a header object, a `Headers`, the token or the header value) is current. */
+    #isCurrent(stale) {
+      const { session, header } = this.#state
+      if (typeof stale === 'string') {
+        if (stale === '') throw invalidStale()
+        return session !== null && (stale === session.token || stale === session.headerValue)
+      }
+      if (stale === null || typeof stale !== 'object') throw invalidStale()
+      if (session === null) return false
+      if (stale === header) return true
+      const value = headerValueIn(stale, session.headerName)
+      return value === session.headerValue
+    }
+
+    #log(line) {
+      if (this.#logger === undefined) return
+      try {
+        this.#logger(`${this.provider} ${line}`)
+      } catch {
+        // A user's logger never breaks a call.
       }
     }
-    return this.#exchange(false)
-  }
 
-  #refreshInBackground() {
-    if (this.#background !== null || this.#foreground !== null) return
-    this.#log('token inside the refresh window: refreshing in the background')
-    this.#background = this.#exchange(true)
-      .then(
-        () => undefined,
-        () => {
-          // The core logged it and knows the backoff: ask it again on the next call.
-          if (!this.#closed) this.#state = Object.freeze({ ...this.#state, freshUntil: 0 })
-        },
-      )
-      .finally(() => {
-        this.#background = null
-      })
-  }
-
-  async #exchange(background) {
-    const outcome = await exchange(this.#native, background)
-    if (this.#closed) throw closedError(this.provider)
-    if (outcome.error) throw fromNative(outcome.error)
-    const session = new Session(outcome.session)
-    this.#state = Object.freeze({
-      session,
-      header: Object.freeze({ [session.headerName]: session.headerValue }),
-      freshUntil: outcome.freshUntil,
-    })
-    return this.#state
-  }
-
-  /** Whether `stale` (a header object, a `Headers`, the token or the header value) is current. */
-  #isCurrent(stale) {
-    const { session, header } = this.#state
-    if (typeof stale === 'string') {
-      if (stale === '') throw invalidStale()
-      return session !== null && (stale === session.token || stale === session.headerValue)
+    toJSON() {
+      const { session } = this.#state
+      return { provider: this.provider, closed: this.#closed, session: session ? session.toJSON() : null }
     }
-    if (stale === null || typeof stale !== 'object') throw invalidStale()
-    if (session === null) return false
-    if (stale === header) return true
-    const value = headerValueIn(stale, session.headerName)
-    return value === session.headerValue
-  }
 
-  #log(line) {
-    if (this.#logger === undefined) return
-    try {
-      this.#logger(`${this.provider} ${line}`)
-    } catch {
-      // A user's logger never breaks a call.
+    [INSPECT](depth, options, inspectFn) {
+      const fields = this.toJSON()
+      return `AuthClient ${typeof inspectFn === 'function' ? inspectFn(fields, options) : JSON.stringify(fields)}`
     }
   }
 
-  toJSON() {
-    const { session } = this.#state
-    return { provider: this.provider, closed: this.#closed, session: session ? session.toJSON() : null }
+  if (typeof Symbol.dispose === 'symbol') {
+    AuthClient.prototype[Symbol.dispose] = AuthClient.prototype.close
   }
 
-  [inspect.custom](depth, options, inspectFn = inspect) {
-    return `AuthClient ${inspectFn(this.toJSON(), options)}`
+  /** Same as `new AuthClient(options)`. */
+  function createClient(options) {
+    return new AuthClient(options)
   }
+
+  return { AuthClient, createClient }
 }
 
-if (typeof Symbol.dispose === 'symbol') {
-  AuthClient.prototype[Symbol.dispose] = AuthClient.prototype.close
+/**
+ * One exchange on `driver`: resolves to its outcome `{ session, freshUntil }` or `{ error }`
+ * (never rejects). `background`: a single attempt per endpoint, and nothing that keeps the
+ * process alive while it runs.
+ */
+function exchange(driver, background) {
+  return background ? new Promise((resolve) => driver.exchangeInBackground(resolve)) : driver.exchange()
 }
 
 function headerOf(state) {
@@ -304,9 +329,4 @@ function closedError(provider) {
   return new VendorAuthError('CLOSED', 'the client was closed; create a new one to get tokens again', { provider })
 }
 
-/** Same as `new AuthClient(options)`. */
-function createClient(options) {
-  return new AuthClient(options)
-}
-
-module.exports = { AuthClient, createClient }
+module.exports = { defineClient, exchange }

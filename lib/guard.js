@@ -60,4 +60,24 @@ function assertServerContext() {
   if (reason) throw serverOnlyError(reason)
 }
 
-module.exports = { assertServerContext, browserContextReason, serverOnlyError }
+/**
+ * The edge entries' check (they are chosen by the `workerd`, `edge-light` and `worker` export
+ * conditions, which a bundler may also set for a browser's worker): why this context is
+ * browser-like, or null. Cloudflare Workers and Vercel Edge say who they are; elsewhere a DOM, or
+ * `importScripts` (which every browser worker has, service workers included), means a browser.
+ */
+function edgeContextReason(g = globalThis) {
+  if (g.navigator && g.navigator.userAgent === 'Cloudflare-Workers') return null
+  if (typeof g.EdgeRuntime === 'string') return null
+  const reason = browserContextReason(g)
+  if (reason) return reason
+  if (typeof g.importScripts === 'function' && !realProcess(g)) return 'a browser worker (it has importScripts)'
+  return null
+}
+
+function assertEdgeContext() {
+  const reason = edgeContextReason()
+  if (reason) throw serverOnlyError(reason)
+}
+
+module.exports = { assertServerContext, assertEdgeContext, browserContextReason, edgeContextReason, serverOnlyError }

@@ -4,9 +4,11 @@
 // Before anything native is loaded: refuse browser-like contexts.
 require('./guard').assertServerContext()
 
-const { authenticate } = require('./native')
-const { AuthClient, createClient } = require('./client')
+const { defineApi } = require('./api')
+const { chooseDriverFactory } = require('./backend')
 const { VendorAuthError, ErrorCodes } = require('./errors')
 const { Session } = require('./session')
+
+const { authenticate, createClient, AuthClient } = defineApi(chooseDriverFactory())
 
 module.exports = { authenticate, createClient, AuthClient, VendorAuthError, ErrorCodes, Session }

@@ -1,30 +1,24 @@
 'use strict'
-// The bridge to the native binding: creating native clients and running exchanges, with every
+// The bridge to the native binding: loading it, and creating native drivers (the NativeClient
+// of src/native/binding.rs already has the driver shape lib/client.js expects), with every
 // failure turned into a VendorAuthError.
 
-const { VendorAuthError, fromNative } = require('./errors')
-const binding = loadBinding()
-const { prepareOptions } = require('./options')
-const { Session } = require('./session')
+const { VendorAuthError } = require('./errors')
+const { prepareOptions, containedLogger } = require('./options')
 
-const NATIVE_OPTIONS = Object.freeze(binding.knownOptions())
 const OUR_CODES = new Set(['INVALID_OPTIONS', 'INSECURE_URL'])
 
+/** The driver factory over a loaded binding (see `loadBinding`). */
+function nativeDriverFactory(binding) {
+  const known = Object.freeze(binding.knownOptions())
+  return (options) => createNative(binding, known, options)
+}
+
 /** Validate options and create the native client that holds the credentials. */
-function createNative(options) {
-  const prepared = prepareOptions(options, NATIVE_OPTIONS)
-  const { logger } = prepared
+function createNative(binding, known, options) {
+  const prepared = prepareOptions(options, known)
   // Lines arrive from Rust as they happen; a user's logger that throws is contained here too.
-  const log =
-    logger === undefined
-      ? undefined
-      : (line) => {
-          try {
-            logger(line)
-          } catch {
-            // never breaks an exchange
-          }
-        }
+  const log = containedLogger(prepared.logger)
   let native
   try {
     native = new binding.NativeClient(prepared.native, process.env, log)
@@ -33,46 +27,7 @@ function createNative(options) {
     const code = OUR_CODES.has(error && error.code) ? error.code : 'INVALID_OPTIONS'
     throw new VendorAuthError(code, String(error && error.message))
   }
-  return { native, logger: prepared.logger, signal: prepared.signal }
-}
-
-/**
- * One exchange on `native`: resolves to its outcome `{ session, freshUntil }` or
- * `{ error }` (never rejects). `background`: a single attempt per endpoint, and nothing that
- * keeps the process alive while it runs.
- */
-function exchange(native, background) {
-  return background ? new Promise((resolve) => native.exchangeInBackground(resolve)) : native.exchange()
-}
-
-/** One exchange as a Session, or a VendorAuthError. */
-async function sessionFrom(native) {
-  const outcome = await exchange(native, false)
-  if (outcome.error) throw fromNative(outcome.error)
-  return new Session(outcome.session)
-}
-
-/** `authenticate()`: one exchange, with an optional AbortSignal. */
-async function authenticate(options) {
-  const { native, signal } = createNative(options)
-  if (!signal) return sessionFrom(native)
-  if (signal.aborted) throw abortError(signal, native.provider)
-  const onAbort = () => native.close()
-  signal.addEventListener('abort', onAbort, { once: true })
-  try {
-    return await sessionFrom(native)
-  } catch (error) {
-    throw signal.aborted ? abortError(signal, native.provider) : error
-  } finally {
-    signal.removeEventListener('abort', onAbort)
-  }
-}
-
-function abortError(signal, provider) {
-  return new VendorAuthError('ABORTED', 'authenticate() was aborted by its AbortSignal', {
-    provider,
-    cause: signal.reason,
-  })
+  return { driver: native, logger: prepared.logger, signal: prepared.signal }
 }
 
 /**
@@ -125,4 +80,4 @@ function loadBinding() {
   }
 }
 
-module.exports = { authenticate, createNative, exchange }
+module.exports = { loadBinding, nativeDriverFactory }

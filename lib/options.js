@@ -69,7 +69,24 @@ function makeLogger(logger) {
   const enabled = debug
     .split(/[\s,]+/)
     .some((name) => name === '*' || name === 'vendor-auth' || name === 'vendor-auth:*')
-  return enabled ? (line) => process.stderr.write(`vendor-auth ${line}\n`) : undefined
+  if (!enabled) return undefined
+  // Edge runtimes with a `process` shim may have no stderr stream.
+  if (process.stderr && typeof process.stderr.write === 'function') {
+    return (line) => process.stderr.write(`vendor-auth ${line}\n`)
+  }
+  return (line) => console.error(`vendor-auth ${line}`)
 }
 
-module.exports = { prepareOptions, checkSignal }
+/** `logger` for lines that arrive during an exchange: a logger that throws never breaks one. */
+function containedLogger(logger) {
+  if (logger === undefined) return undefined
+  return (line) => {
+    try {
+      logger(line)
+    } catch {
+      // never breaks an exchange
+    }
+  }
+}
+
+module.exports = { prepareOptions, checkSignal, containedLogger }

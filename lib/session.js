@@ -1,6 +1,8 @@
 'use strict'
 
-const { inspect } = require('node:util')
+// What `util.inspect` (Node, Bun, Deno) calls for a custom view: the registered symbol itself,
+// so that no Node built-in is needed (the edge entry bundles this file).
+const INSPECT = Symbol.for('nodejs.util.inspect.custom')
 
 /**
  * A token and what is known about it. `token` and `headerValue` read the real values; `inspect`,
@@ -53,9 +55,11 @@ class Session {
     }
   }
 
-  [inspect.custom](depth, options, inspectFn = inspect) {
-    return `Session ${inspectFn(this.toJSON(), { ...options, depth: options.depth == null ? null : options.depth - 1 })}`
+  [INSPECT](depth, options, inspectFn) {
+    const fields = this.toJSON()
+    if (typeof inspectFn !== 'function') return `Session ${JSON.stringify(fields)}`
+    return `Session ${inspectFn(fields, { ...options, depth: options.depth == null ? null : options.depth - 1 })}`
   }
 }
 
-module.exports = { Session }
+module.exports = { Session, INSPECT }

@@ -1,0 +1,54 @@
+'use strict'
+// The public API over one kind of driver: `authenticate()`, `createClient()` / `AuthClient`.
+// The Node entry passes the native driver (or the wasm one where no native binary loads); the
+// edge entries pass the wasm one. Everything else is the same code.
+
+const { VendorAuthError, fromNative } = require('./errors')
+const { defineClient, exchange } = require('./client')
+const { Session } = require('./session')
+
+/**
+ * @param {(options: unknown) => { driver: object, logger?: (line: string) => void,
+ *   signal?: AbortSignal }} createDriver validates options (throwing a VendorAuthError before any
+ *   I/O) and makes the driver that holds the credentials
+ */
+function defineApi(createDriver) {
+  const { AuthClient, createClient } = defineClient(createDriver)
+
+  /** `authenticate()`: one exchange, with an optional AbortSignal. */
+  async function authenticate(options) {
+    const { driver, signal } = createDriver(options)
+    if (!signal) return sessionFrom(driver)
+    if (signal.aborted) {
+      driver.close()
+      throw abortError(signal, driver.provider)
+    }
+    const onAbort = () => driver.close()
+    signal.addEventListener('abort', onAbort, { once: true })
+    try {
+      return await sessionFrom(driver)
+    } catch (error) {
+      throw signal.aborted ? abortError(signal, driver.provider) : error
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+    }
+  }
+
+  return { authenticate, createClient, AuthClient }
+}
+
+/** One exchange as a Session, or a VendorAuthError. */
+async function sessionFrom(driver) {
+  const outcome = await exchange(driver, false)
+  if (outcome.error) throw fromNative(outcome.error)
+  return new Session(outcome.session)
+}
+
+function abortError(signal, provider) {
+  return new VendorAuthError('ABORTED', 'authenticate() was aborted by its AbortSignal', {
+    provider,
+    cause: signal.reason,
+  })
+}
+
+module.exports = { defineApi }

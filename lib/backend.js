@@ -1,0 +1,40 @@
+'use strict'
+// Which driver the Node entry uses: the native binding, or the wasm build of the same core where
+// no native binary loads on this platform (macOS and Windows until their binaries are published,
+// or a missing optional dependency). The fallback says so in one debug line. Setting
+// VENDOR_AUTH_FORCE_WASM=1 in the real process environment picks the wasm build anyway (tests).
+// A SERVER_ONLY refusal is never fallen back from.
+
+const { VendorAuthError } = require('./errors')
+const { loadBinding, nativeDriverFactory } = require('./native')
+
+function chooseDriverFactory() {
+  if (process.env.VENDOR_AUTH_FORCE_WASM === '1') {
+    return wasmFactory('using the WebAssembly build (VENDOR_AUTH_FORCE_WASM=1)')
+  }
+  let binding
+  try {
+    binding = loadBinding()
+  } catch (error) {
+    if (!(error instanceof VendorAuthError) || error.code !== 'UNSUPPORTED_PLATFORM') throw error
+    const loader = error.cause && error.cause.message ? error.cause.message.split('\n')[0] : 'no loader error'
+    try {
+      return wasmFactory(
+        `using the WebAssembly build: no native binary loads on ${process.platform}-${process.arch} (${loader})`,
+      )
+    } catch (wasmError) {
+      throw new VendorAuthError(
+        'UNSUPPORTED_PLATFORM',
+        `${error.message} The WebAssembly build did not load either (${wasmError.message}).`,
+        { cause: error.cause },
+      )
+    }
+  }
+  return nativeDriverFactory(binding)
+}
+
+function wasmFactory(note) {
+  return require('./wasm/node').nodeWasmDriverFactory(note)
+}
+
+module.exports = { chooseDriverFactory }
