@@ -1,0 +1,76 @@
+'use strict'
+// The behaviour suites of the native build, run again against the wasm build in Node (forced
+// with VENDOR_AUTH_FORCE_WASM=1, over the node:https transport), against the same local HTTPS
+// mock: same API, same error codes and messages, same lifecycle. Each suite runs in a child
+// `node --test` (like leak.test.js), so this process's module cache keeps the native build.
+//
+// Not re-run: server-only (the .node file's own init guard; the edge guard is tested in
+// workerd.test.js), mock-vendor (tests the mock, not the library), leak and soak (they re-run or
+// load the native suite themselves), workerd and fallback (wasm already).
+// Run: node --test __test__/wasm.test.js
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const path = require('node:path')
+const { spawn } = require('node:child_process')
+
+const SUITES = [
+  'authenticate.test.js',
+  'client.test.js',
+  'faults.test.js',
+  'lifecycle.test.js',
+  'redaction.test.js',
+  'traffic.test.js',
+]
+const TIMEOUT_MS = 240_000
+
+function runSuite(file) {
+  return new Promise((resolve) => {
+    const env = { ...process.env, VENDOR_AUTH_FORCE_WASM: '1', NO_COLOR: '1' }
+    delete env.NODE_TEST_CONTEXT
+    delete env.FORCE_COLOR
+    const child = spawn(process.execPath, ['--test', '--test-reporter=tap', path.join(__dirname, file)], {
+      cwd: path.join(__dirname, '..'),
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    const chunks = []
+    child.stdout.on('data', (chunk) => chunks.push(chunk))
+    child.stderr.on('data', (chunk) => chunks.push(chunk))
+    const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS - 10_000)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, output: Buffer.concat(chunks).toString('utf8') })
+    })
+  })
+}
+
+test('the wasm build is the one forced (its fallback line, no .node loaded)', async () => {
+  const { runNode } = require('./helpers/util')
+  const script = `
+    const va = require('.')
+    const loaded = Object.keys(require.cache).filter((f) => f.endsWith('.node') || f.endsWith('binding.js'))
+    const lines = []
+    va.createClient({ provider: 'vendy', accessKey: 'ak', secretKey: 'sk', logger: (l) => lines.push(l) }).close()
+    console.log(JSON.stringify({ loaded, lines }))`
+  const result = await runNode(['-e', script], { env: { VENDOR_AUTH_FORCE_WASM: '1' } })
+  assert.equal(result.code, 0, result.stderr)
+  const { loaded, lines } = JSON.parse(result.stdout)
+  assert.deepEqual(loaded, [])
+  assert.deepEqual(lines, ['vendor-auth using the WebAssembly build (VENDOR_AUTH_FORCE_WASM=1)'])
+})
+
+for (const file of SUITES) {
+  test(`${file} against the wasm build`, { timeout: TIMEOUT_MS }, async (t) => {
+    const { code, signal, output } = await runSuite(file)
+    const summary = (name) => Number((new RegExp(`^# ${name} (\\d+)$`, 'm').exec(output) || [])[1])
+    t.diagnostic(`${summary('pass')} passed, ${summary('fail')} failed, ${summary('skipped')} skipped`)
+    const failures = output
+      .split('\n')
+      .filter((line) => /^\s*not ok /.test(line))
+      .join('\n')
+    assert.equal(signal, null, `killed (${signal})`)
+    assert.equal(code, 0, `failed under the wasm build:\n${failures}\n${output.slice(-4000)}`)
+    assert.ok(summary('pass') > 0, 'no test ran')
+  })
+}
