@@ -67,6 +67,8 @@ test('a 401 storm: 200 callers with invalidate(stale) cause exactly one new exch
 test('the same storm with a bare invalidate() (the old recipe) makes more than one exchange', async (t) => {
   // Shown for comparison, and so that the storm above can fail: the no-argument form drops
   // whatever token is current, including one a caller just got.
+  // Under Bun all 200 answers arrive before the new token does, so even this recipe makes one.
+  if (typeof Bun !== 'undefined') return t.skip('interleaving-dependent control (Bun)')
   const mock = await mockFor(t)
   const api = await resourceServer(t, 'x-access-token')
   const client = clientFor(t, optionsFor(mock, PV))
