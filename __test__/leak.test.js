@@ -14,7 +14,8 @@ const { spawn } = require('node:child_process')
 const { SECRETS } = require('./helpers')
 const { JWT_PATTERN, mask, childEnv } = require('./helpers/faults')
 
-const SELF = new Set(['leak.test.js', 'soak.test.js'])
+// wasm.test.js re-runs suites against the wasm build with the same checks on their output.
+const SELF = new Set(['leak.test.js', 'soak.test.js', 'wasm.test.js'])
 const TIMEOUT_MS = 180_000
 
 /** The other test files present in __test__/ now (whoever wrote them). */

@@ -3,6 +3,8 @@
 // with VENDOR_AUTH_FORCE_WASM=1, over the node:https transport), against the same local HTTPS
 // mock: same API, same error codes and messages, same lifecycle. Each suite runs in a child
 // `node --test` (like leak.test.js), so this process's module cache keeps the native build.
+// The debug log is on, and the output is checked as leak.test.js checks the native suite's (which
+// leaves this file out: it would run these suites twice): no credential, no piece of one, no JWT.
 //
 // Not re-run: server-only (the .node file's own init guard; the edge guard is tested in
 // workerd.test.js), mock-vendor (tests the mock, not the library), leak and soak (they re-run or
@@ -13,6 +15,9 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('node:path')
 const { spawn } = require('node:child_process')
+
+const { SECRETS } = require('./helpers')
+const { JWT_PATTERN, mask } = require('./helpers/faults')
 
 const SUITES = [
   'authenticate.test.js',
@@ -26,7 +31,7 @@ const TIMEOUT_MS = 240_000
 
 function runSuite(file) {
   return new Promise((resolve) => {
-    const env = { ...process.env, VENDOR_AUTH_FORCE_WASM: '1', NO_COLOR: '1' }
+    const env = { ...process.env, VENDOR_AUTH_FORCE_WASM: '1', DEBUG: 'vendor-auth', NO_COLOR: '1' }
     delete env.NODE_TEST_CONTEXT
     delete env.FORCE_COLOR
     const child = spawn(process.execPath, ['--test', '--test-reporter=tap', path.join(__dirname, file)], {
@@ -70,7 +75,26 @@ for (const file of SUITES) {
       .filter((line) => /^\s*not ok /.test(line))
       .join('\n')
     assert.equal(signal, null, `killed (${signal})`)
-    assert.equal(code, 0, `failed under the wasm build:\n${failures}\n${output.slice(-4000)}`)
+    assert.equal(code, 0, `failed under the wasm build:\n${failures}\n${mask(output.slice(-4000))}`)
     assert.ok(summary('pass') > 0, 'no test ran')
+    assert.match(output, /vendor-auth (vendy|puppetvendors) POST https:\/\//, 'the debug log was on')
+    assert.deepEqual(leaks(output), [], 'credentials or tokens in the output')
   })
+}
+
+/** Lines holding a 16-character piece of a known credential, or a JWT (masked for the report). */
+function leaks(output) {
+  const found = []
+  output.split('\n').forEach((line, i) => {
+    for (const [name, secret] of Object.entries(SECRETS)) {
+      for (let k = 0; k + 16 <= secret.length; k++) {
+        if (line.includes(secret.slice(k, k + 16))) {
+          found.push(`line ${i + 1}: SECRETS.${name}: ${mask(line)}`)
+          break
+        }
+      }
+    }
+    if (JWT_PATTERN.test(line)) found.push(`line ${i + 1}: a JWT: ${mask(line)}`)
+  })
+  return found
 }

@@ -20,6 +20,7 @@ const { execFileSync } = require('node:child_process')
 const { forkBenchMock, optionsFor } = require('./lib/bench-mock')
 const { runWorker, runNode, ROOT } = require('./lib/proc')
 const { summary, ratios, median, roundDeep, sig } = require('./lib/stats')
+const { figure7 } = require('./wasm')
 
 const MB = 1e6 // targets are in MB = 10^6 bytes (the stricter reading)
 
@@ -49,6 +50,7 @@ const fmt = {
   ns: (v) => `${v.toFixed(v < 100 ? 1 : 0)} ns/op`,
   ms: (v) => `${v < 0.1 ? v.toFixed(4) : v < 10 ? v.toFixed(2) : v.toFixed(1)} ms`,
   MB: (v) => `${(Math.abs(v) < 0.005 ? 0 : v).toFixed(2)} MB`,
+  KB: (v) => `${v.toFixed(1)} KB`,
   count: (v) => String(v),
 }
 const show = (v, unit) => (typeof v === 'number' && Number.isFinite(v) ? fmt[unit](v) : String(v))
@@ -490,6 +492,7 @@ const FIGURES = [
   [4, 'refresh under load', figure4],
   [5, 'memory', figure5],
   [6, 'start-up', figure6],
+  [7, 'wasm build', (ctx) => figure7(ctx, { row, show, quick })],
 ]
 
 // ---------------------------------------------------------------- output

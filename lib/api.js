@@ -15,22 +15,24 @@ const { Session } = require('./session')
 function defineApi(createDriver) {
   const { AuthClient, createClient } = defineClient(createDriver)
 
-  /** `authenticate()`: one exchange, with an optional AbortSignal. */
+  /** `authenticate()`: one exchange, with an optional AbortSignal; then the driver is closed. */
   async function authenticate(options) {
     const { driver, signal } = createDriver(options)
-    if (!signal) return sessionFrom(driver)
-    if (signal.aborted) {
-      driver.close()
-      throw abortError(signal, driver.provider)
-    }
-    const onAbort = () => driver.close()
-    signal.addEventListener('abort', onAbort, { once: true })
     try {
-      return await sessionFrom(driver)
-    } catch (error) {
-      throw signal.aborted ? abortError(signal, driver.provider) : error
+      if (!signal) return await sessionFrom(driver)
+      if (signal.aborted) throw abortError(signal, driver.provider)
+      const onAbort = () => driver.close()
+      signal.addEventListener('abort', onAbort, { once: true })
+      try {
+        return await sessionFrom(driver)
+      } catch (error) {
+        throw signal.aborted ? abortError(signal, driver.provider) : error
+      } finally {
+        signal.removeEventListener('abort', onAbort)
+      }
     } finally {
-      signal.removeEventListener('abort', onAbort)
+      // The credentials are not needed any more (the wasm build frees them at once).
+      driver.close()
     }
   }
 

@@ -6,7 +6,7 @@
 // A SERVER_ONLY refusal is never fallen back from.
 
 const { VendorAuthError } = require('./errors')
-const { loadBinding, nativeDriverFactory } = require('./native')
+const { loadBinding, nativeDriverFactory, platformTarget } = require('./native')
 
 function chooseDriverFactory() {
   if (process.env.VENDOR_AUTH_FORCE_WASM === '1') {
@@ -17,11 +17,9 @@ function chooseDriverFactory() {
     binding = loadBinding()
   } catch (error) {
     if (!(error instanceof VendorAuthError) || error.code !== 'UNSUPPORTED_PLATFORM') throw error
-    const loader = error.cause && error.cause.message ? error.cause.message.split('\n')[0] : 'no loader error'
+    const { where, wanted } = platformTarget()
     try {
-      return wasmFactory(
-        `using the WebAssembly build: no native binary loads on ${process.platform}-${process.arch} (${loader})`,
-      )
+      return wasmFactory(`using the WebAssembly build: no native binary loads on ${where} (looked for ${wanted})`)
     } catch (wasmError) {
       throw new VendorAuthError(
         'UNSUPPORTED_PLATFORM',

@@ -45,26 +45,9 @@ function loadBinding() {
         throw new VendorAuthError('SERVER_ONLY', e.message, { cause: error })
       }
     }
-    const { platform, arch } = process
-    let libc = ''
-    if (platform === 'linux') {
-      // Node reports the glibc it runs on; no glibc means musl (Alpine).
-      const report = process.report || {}
-      const excludeNetwork = report.excludeNetwork
-      try {
-        report.excludeNetwork = true
-        libc = report.getReport().header.glibcVersionRuntime ? 'gnu' : 'musl'
-      } catch {
-        libc = 'unknown'
-      } finally {
-        report.excludeNetwork = excludeNetwork
-      }
-    }
-    const abi = { linux: `-${libc}`, win32: '-msvc' }[platform] || ''
-    const wanted = `vendor-auth-${platform}-${arch}${abi}`
+    const { platform, arch, abi, wanted, where } = platformTarget()
     const { optionalDependencies = {} } = require('../package.json')
     const supported = Object.keys(optionalDependencies).map((name) => name.replace('vendor-auth-', ''))
-    const where = `${platform}-${arch}${libc ? ` (libc: ${libc === 'gnu' ? 'glibc' : libc})` : ''}`
     const published = supported.includes(wanted.slice('vendor-auth-'.length))
     const message =
       `vendor-auth has no native binary that loads on ${where}: looked for the package ${wanted} ` +
@@ -80,4 +63,27 @@ function loadBinding() {
   }
 }
 
-module.exports = { loadBinding, nativeDriverFactory }
+/** This platform as the binary packages name it: `wanted` is the package that would carry it. */
+function platformTarget() {
+  const { platform, arch } = process
+  let libc = ''
+  if (platform === 'linux') {
+    // Node reports the glibc it runs on; no glibc means musl (Alpine).
+    const report = process.report || {}
+    const excludeNetwork = report.excludeNetwork
+    try {
+      report.excludeNetwork = true
+      libc = report.getReport().header.glibcVersionRuntime ? 'gnu' : 'musl'
+    } catch {
+      libc = 'unknown'
+    } finally {
+      report.excludeNetwork = excludeNetwork
+    }
+  }
+  const abi = { linux: `-${libc}`, win32: '-msvc' }[platform] || ''
+  const wanted = `vendor-auth-${platform}-${arch}${abi}`
+  const where = `${platform}-${arch}${libc ? ` (libc: ${libc === 'gnu' ? 'glibc' : libc})` : ''}`
+  return { platform, arch, abi, wanted, where }
+}
+
+module.exports = { loadBinding, nativeDriverFactory, platformTarget }

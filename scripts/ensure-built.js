@@ -1,6 +1,6 @@
 'use strict'
-// Build the addon (release) when it is missing or older than the Rust sources. Used by
-// `npm test`, `npm run demo` and `npm run bench` so that a fresh clone needs no extra step.
+// Build the addon (release) and the wasm build when missing or older than the Rust sources. Used
+// by `npm test`, `npm run demo` and `npm run bench` so that a fresh clone needs no extra step.
 
 const { execFileSync } = require('node:child_process')
 const fs = require('node:fs')
@@ -31,4 +31,13 @@ if (stale) {
       : 'vendor-auth: building the addon (first run takes about two minutes)…',
   )
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' })
+}
+
+// The wasm build (wasm/: the edge entries and the Node fallback) from the same sources, when it
+// is missing or older than them or than its build script.
+const wasm = path.join(root, 'wasm', 'vendor_auth_bg.wasm')
+const wasmSources = Math.max(sources, fs.statSync(path.join(__dirname, 'build-wasm.js')).mtimeMs)
+if (!fs.existsSync(wasm) || fs.statSync(wasm).mtimeMs < wasmSources) {
+  console.error('vendor-auth: building the wasm build…')
+  execFileSync(process.execPath, [path.join(__dirname, 'build-wasm.js')], { cwd: root, stdio: 'inherit' })
 }

@@ -12,8 +12,8 @@
 //      every folder holding cargo, rustc or rustup (checked: neither is found);
 //   4. there run __test__/fixtures/consumer: CommonJS require (cjs.cjs), ESM import (esm.mjs),
 //      each with real exchanges against the mock of `vendor-auth/testing`; `tsc --noEmit` on
-//      types.ts / types-esm.mts; and, with the platform package moved away, the loader's
-//      UNSUPPORTED_PLATFORM error (unsupported.cjs).
+//      types.ts / types-esm.mts; and, with the platform package moved away, the fallback to the
+//      wasm build (fallback.cjs).
 // Exits non-zero on any failure. Temporary folders are removed (KEEP_PACK_TEST_TMP=1 keeps them).
 
 const { spawnSync } = require('node:child_process')
@@ -182,6 +182,10 @@ async function main() {
         'testing/index.js',
         'testing/index.mjs',
         'testing/index.d.ts',
+        'lib/workerd.mjs',
+        'wasm/vendor_auth_bg.wasm',
+        'wasm/vendor_auth.mjs',
+        'wasm/vendor_auth.cjs',
       ]) {
         if (!rootFiles.includes(needed)) fail(`the root tarball lacks ${needed}`)
       }
@@ -268,7 +272,7 @@ async function main() {
       const hidden = path.join(tmp, 'hidden-platform-package')
       fs.renameSync(platformModule, hidden)
       try {
-        node('unsupported.cjs', 'without the platform package: UNSUPPORTED_PLATFORM error')
+        node('fallback.cjs', 'without the platform package: the wasm build, and exchanges')
       } finally {
         fs.renameSync(hidden, platformModule)
       }

@@ -10,6 +10,11 @@ use url::Url;
 /// transport stops reading past this and reports `INVALID_RESPONSE` instead of buffering more.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// The answer headers the core reads (`Date` for the vendor clock, `Retry-After`, and
+/// `Content-Length` for the body cap): a transport that must copy headers across a boundary (the
+/// wasm build) copies only these.
+pub const ANSWER_HEADERS: &[&str] = &["date", "retry-after", "content-length"];
+
 /// One request header. Credential-bearing values are [`Header::Sensitive`]: transports must mark
 /// them sensitive (so HTTP/2 HPACK never indexes them) and `Debug` prints them redacted.
 pub enum Header {

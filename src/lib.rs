@@ -31,7 +31,8 @@ pub use error::{Error, ErrorCode};
 pub use exchange::{Exchange, Step};
 pub use expiry::{jwt_exp_ms, parse_http_date_ms, resolve_expiry, Timing, MAX_TOKEN_LIFETIME_MS};
 pub use http::{
-    body_too_large, host_of, Header, HttpRequest, HttpResponse, TransportFailure, MAX_BODY_BYTES,
+    body_too_large, host_of, Header, HttpRequest, HttpResponse, TransportFailure, ANSWER_HEADERS,
+    MAX_BODY_BYTES,
 };
 pub use lifecycle::{Lifecycle, Mode, Plan, Times, SAFETY_MARGIN_MS};
 pub use options::{Environment, Options, RawOptions, KNOWN_OPTIONS};

@@ -12,21 +12,26 @@ const { prepareOptions, containedLogger } = require('../options')
 const { ABORTED, OTHER } = require('./failure')
 
 const OUR_CODES = new Set(['INVALID_OPTIONS', 'INSECURE_URL'])
+const CLOSED_MESSAGE = 'the client was closed; create a new one to get tokens again'
+/** What a closed driver plans: nothing to serve, no exchange (the client checks `closed` first). */
+const CLOSED_PLAN = Object.freeze({ action: 3, until: 0, error: { code: 'CLOSED', message: CLOSED_MESSAGE } })
 const now = () => Date.now()
 const clock = typeof performance === 'object' && performance !== null ? () => performance.now() : now
 
 /**
  * The driver factory over an initialised wasm-bindgen module (`glue`).
- * @param {object} glue the generated module's exports (`WasmClient`, `knownOptions`, `maxBodyBytes`)
+ * @param {object} glue the generated module's exports (`WasmClient`, `knownOptions`, `maxBodyBytes`, `answerHeaders`)
  * @param {{ transport: { send: Function, check?: Function }, env: object, note?: string }} how
- *   `transport.send(request, { caCert, background, signal, maxBody })` resolves to an answer or a
- *   failure (see lib/wasm/failure.js); `transport.check(options)` may refuse options it cannot
+ *   `transport.send(request, { caCert, background, closing, maxBody, answerHeaders })` resolves to
+ *   an answer (with the `answerHeaders` the core reads, as [name, value] pairs) or a
+ *   failure (see lib/wasm/failure.js), and ends early when `closing` (a `Closing`) fires; `transport.check(options)` may refuse options it cannot
  *   honour; `env` is where unset credentials are read (process.env, or {}); `note` is logged once
  *   through the first logger there is (the Node fallback says why it runs).
  */
 function wasmDriverFactory(glue, { transport, env, note }) {
   const known = Object.freeze(JSON.parse(glue.knownOptions()))
   const maxBody = glue.maxBodyBytes()
+  const answerHeaders = Object.freeze(JSON.parse(glue.answerHeaders()))
   let pendingNote = note
   return function createDriver(options) {
     const prepared = prepareOptions(options, known)
@@ -42,7 +47,7 @@ function wasmDriverFactory(glue, { transport, env, note }) {
       log(pendingNote)
       pendingNote = undefined
     }
-    const driver = new WasmDriver(client, transport, log, prepared.native.caCert, maxBody)
+    const driver = new WasmDriver(client, transport, log, { caCert: prepared.native.caCert, maxBody, answerHeaders })
     return { driver, logger: prepared.logger, signal: prepared.signal }
   }
 }
@@ -69,18 +74,17 @@ class WasmDriver {
   #client
   #transport
   #log
-  #caCert
-  #maxBody
+  /** What every transport call gets besides the request: `{ caCert, maxBody, answerHeaders }`. */
+  #sendOptions
   #provider
-  /** One controller per exchange in flight: close() aborts them all. */
-  #inFlight = new Set()
+  /** What close() ends: every exchange in flight. */
+  #closing = new Closing()
 
-  constructor(client, transport, log, caCert, maxBody) {
+  constructor(client, transport, log, sendOptions) {
     this.#client = client
     this.#transport = transport
     this.#log = log
-    this.#caCert = caCert
-    this.#maxBody = maxBody
+    this.#sendOptions = sendOptions
     this.#provider = client.provider
   }
 
@@ -89,6 +93,7 @@ class WasmDriver {
   }
 
   plan() {
+    if (this.#client === null) return CLOSED_PLAN
     return JSON.parse(this.#client.plan(now()))
   }
 
@@ -101,19 +106,26 @@ class WasmDriver {
   }
 
   invalidate() {
-    this.#client.invalidate()
+    if (this.#client !== null) this.#client.invalidate()
   }
 
+  /**
+   * Ends exchanges in flight with CLOSED and frees the instance's client at once (the credentials
+   * with it) rather than whenever a finalizer runs; exchanges still in flight keep the core's
+   * state alive until they end.
+   */
   close() {
+    if (this.#client === null) return
     this.#client.close()
-    for (const controller of this.#inFlight) controller.abort()
+    this.#closing.fire()
+    this.#client.free()
+    this.#client = null
   }
 
   /** One exchange, stepped through the core; resolves to `{ session, freshUntil }` or `{ error }`. */
   async #run(background) {
-    const controller = new AbortController()
-    const { signal } = controller
-    this.#inFlight.add(controller)
+    if (this.#client === null) return { error: { code: 'CLOSED', message: CLOSED_MESSAGE, provider: this.#provider } }
+    const closing = this.#closing
     const run = this.#client.begin(background, now())
     try {
       let step = JSON.parse(run.first())
@@ -121,13 +133,13 @@ class WasmDriver {
         this.#emit(step.log)
         if (step.done !== undefined) return step.done
         if (step.waitMs !== undefined) {
-          await sleep(step.waitMs, signal, background)
+          await sleep(step.waitMs, closing, background)
           step = JSON.parse(run.resume(now()))
           continue
         }
         const sentAt = now()
         const started = clock()
-        const answer = await this.#send(step.send, background, signal)
+        const answer = await this.#send(step.send, background, closing)
         const elapsed = clock() - started
         step = JSON.parse(
           answer.failure === undefined
@@ -144,15 +156,14 @@ class WasmDriver {
         )
       }
     } finally {
-      this.#inFlight.delete(controller)
       run.free()
     }
   }
 
-  async #send(request, background, signal) {
-    if (signal.aborted) return { failure: ABORTED }
+  async #send(request, background, closing) {
+    if (closing.fired) return { failure: ABORTED }
     try {
-      return await this.#transport.send(request, { caCert: this.#caCert, background, signal, maxBody: this.#maxBody })
+      return await this.#transport.send(request, { ...this.#sendOptions, background, closing })
     } catch (error) {
       // A transport never throws on purpose; if it does, the exchange still ends properly.
       return { failure: OTHER, detail: String(error && error.message) }
@@ -165,18 +176,41 @@ class WasmDriver {
   }
 }
 
-/** Wait `ms`, or less if `signal` fires. A background wait does not hold a Node event loop. */
-function sleep(ms, signal, background) {
+/**
+ * A driver's close(), as its exchanges in flight see it: callbacks run once when it fires. (Not an
+ * AbortController per exchange: Node makes every AbortSignal transferable, which costs more than
+ * the rest of the driver's own work on an exchange.)
+ */
+class Closing {
+  fired = false
+  #callbacks = new Set()
+
+  /** Run `callback` when this fires; returns the function that unsubscribes it. */
+  subscribe(callback) {
+    this.#callbacks.add(callback)
+    return () => this.#callbacks.delete(callback)
+  }
+
+  fire() {
+    if (this.fired) return
+    this.fired = true
+    for (const callback of this.#callbacks) callback()
+    this.#callbacks.clear()
+  }
+}
+
+/** Wait `ms`, or less if `closing` fires. A background wait does not hold a Node event loop. */
+function sleep(ms, closing, background) {
   return new Promise((resolve) => {
-    if (signal.aborted) return resolve()
+    if (closing.fired) return resolve()
     const done = () => {
       clearTimeout(timer)
-      signal.removeEventListener('abort', done)
+      unsubscribe()
       resolve()
     }
     const timer = setTimeout(done, ms)
     if (background && typeof timer === 'object' && typeof timer.unref === 'function') timer.unref()
-    signal.addEventListener('abort', done, { once: true })
+    const unsubscribe = closing.subscribe(done)
   })
 }
 

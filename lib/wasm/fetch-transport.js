@@ -20,7 +20,7 @@ function check(options) {
   }
 }
 
-async function send(request, { background, signal, maxBody }) {
+async function send(request, { background, closing, maxBody, answerHeaders }) {
   const controller = new AbortController()
   let why
   const abort = (reason) => {
@@ -29,8 +29,7 @@ async function send(request, { background, signal, maxBody }) {
   }
   const timer = setTimeout(() => abort(TIMEOUT), request.timeoutMs)
   if (background && typeof timer === 'object' && typeof timer.unref === 'function') timer.unref()
-  const onClose = () => abort(ABORTED)
-  signal.addEventListener('abort', onClose, { once: true })
+  const unsubscribe = closing.subscribe(() => abort(ABORTED))
   try {
     const response = await fetch(request.url, {
       method: request.method,
@@ -39,12 +38,22 @@ async function send(request, { background, signal, maxBody }) {
       redirect: 'manual',
       signal: controller.signal,
     })
-    const headers = [...response.headers]
-    const declared = Number(response.headers.get('content-length'))
+    const headers = []
+    for (const name of answerHeaders) {
+      const value = response.headers.get(name)
+      if (value !== null) headers.push([name, value])
+    }
+    const length = response.headers.get('content-length')
+    const declared = length === null ? NaN : Number(length)
     if (response.ok && declared > maxBody) {
       // A success this large cannot be a token answer: not read at all.
       await cancel(response.body)
       return { status: response.status, headers, body: EMPTY, complete: false }
+    }
+    if (declared <= maxBody && !response.headers.has('content-encoding')) {
+      // A declared length bounds what is read (uncompressed: fetch would inflate a compressed
+      // body past it): no need to count.
+      return { status: response.status, headers, body: new Uint8Array(await response.arrayBuffer()), complete: true }
     }
     const { body, complete } = await readCapped(response.body, maxBody)
     return { status: response.status, headers, body, complete }
@@ -53,7 +62,7 @@ async function send(request, { background, signal, maxBody }) {
     return classify(error)
   } finally {
     clearTimeout(timer)
-    signal.removeEventListener('abort', onClose)
+    unsubscribe()
   }
 }
 

@@ -6,7 +6,7 @@
 use super::driver::{Driver, Failure, Next, Run};
 use crate::{
     token_preview, Error, Mode, Options, Plan, RawOptions, Session, TransportFailure,
-    KNOWN_OPTIONS, MAX_BODY_BYTES,
+    ANSWER_HEADERS, KNOWN_OPTIONS, MAX_BODY_BYTES,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -262,6 +262,12 @@ fn ms(value: f64) -> u64 {
 #[wasm_bindgen(js_name = knownOptions)]
 pub fn known_options() -> String {
     json(&KNOWN_OPTIONS)
+}
+
+/// The answer headers the core reads, as a JSON array (transports copy only these).
+#[wasm_bindgen(js_name = answerHeaders)]
+pub fn answer_headers() -> String {
+    json(&ANSWER_HEADERS)
 }
 
 /// The most of a response body the core looks at; JS stops reading just past it.
