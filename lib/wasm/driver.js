@@ -102,7 +102,17 @@ class WasmDriver {
   }
 
   exchangeInBackground(done) {
-    this.#run(true).then(done)
+    // Nobody awaits a background exchange: even a failure of the driver itself (a bug: a trap in
+    // the instance) must reach `done` as an outcome, not become an unhandled rejection.
+    this.#run(true).then(done, (error) =>
+      done({
+        error: {
+          code: 'NETWORK',
+          message: `the background refresh failed inside the wasm build: ${error && error.message}`,
+          provider: this.#provider,
+        },
+      }),
+    )
   }
 
   invalidate() {
