@@ -25,6 +25,11 @@ export declare class NativeClient {
   plan(): NativePlan
   /** The provider id. */
   get provider(): string
+  /**
+   * Take a kept session as the current one (checked like a vendor's answer); the outcome's
+   * error is `INVALID_OPTIONS` when it cannot be used.
+   */
+  adopt(seed: NativeSeed): NativeOutcome
   /** Get a new session, with the full retry policy (callers are waiting for it). */
   exchange(): Promise<NativeOutcome>
   /**
@@ -94,6 +99,18 @@ export interface NativePlan {
   until: number
   /** For 3: the remembered error. */
   error?: NativeError
+}
+
+/** A session the application kept from an earlier exchange (`initialSession`). */
+export interface NativeSeed {
+  token: string
+  /** Milliseconds since the epoch. */
+  expiresAt: number
+  scope?: string
+  permissions?: Array<string>
+  shopDomain?: string
+  mode?: string
+  vendorId?: string
 }
 
 /** A session as plain data; the JS wrapper turns it into a `Session` that redacts itself. */

@@ -18,6 +18,7 @@ const { createNative, exchange } = require('./native')
 const { checkSignal } = require('./options')
 const { Session } = require('./session')
 const { authFetch } = require('./fetch')
+const { Listeners } = require('./events')
 
 /** `plan().action` values (see `NativePlan` in src/native/binding.rs). */
 const SERVE = 0
@@ -36,19 +37,53 @@ class AuthClient {
   #pendingHeader = null
   #background = null
   #closed = false
+  #events = new Listeners((line) => this.#log(line))
 
   /** @param {import('./index').ClientOptions} options */
   constructor(options) {
-    const { native, logger, signal } = createNative(options)
-    if (signal) {
-      native.close()
-      throw new VendorAuthError(
-        'INVALID_OPTIONS',
-        'signal is a per-call option here: authHeader({ signal }) / getSession({ signal }); stop a client with close()',
-      )
-    }
+    const { native, logger, signal, initialSession } = createNative(options)
     this.#native = native
     this.#logger = logger
+    try {
+      if (signal) {
+        throw new VendorAuthError(
+          'INVALID_OPTIONS',
+          'signal is a per-call option here: authHeader({ signal }) / getSession({ signal }); stop a client with close()',
+        )
+      }
+      if (initialSession !== undefined) this.#seed(initialSession)
+    } catch (error) {
+      native.close()
+      throw error
+    }
+  }
+
+  /**
+   * Listen: `'refresh'` gets each new Session (redacted when printed), `'error'` each failed
+   * exchange (foreground or background). An `'error'` without a listener is dropped, and a
+   * listener that throws is reported to the debug logger: neither can break a call or the
+   * process. Returns the client.
+   */
+  on(event, listener) {
+    this.#events.add(event, listener, false)
+    return this
+  }
+
+  /** Like `on`, for one event only. */
+  once(event, listener) {
+    this.#events.add(event, listener, true)
+    return this
+  }
+
+  /** Remove a listener added with `on` / `once`. */
+  off(event, listener) {
+    this.#events.remove(event, listener)
+    return this
+  }
+
+  /** Number of listeners of an event. */
+  listenerCount(event) {
+    return this.#events.count(event)
   }
 
   /** The provider id (`'vendy'`, `'puppetvendors'`). */
@@ -183,7 +218,17 @@ class AuthClient {
   async #exchange(background) {
     const outcome = await exchange(this.#native, background)
     if (this.#closed) throw closedError(this.provider)
-    if (outcome.error) throw fromNative(outcome.error)
+    if (outcome.error) {
+      const error = fromNative(outcome.error)
+      this.#events.emit('error', error)
+      throw error
+    }
+    const state = this.#install(outcome)
+    this.#events.emit('refresh', state.session)
+    return state
+  }
+
+  #install(outcome) {
     const session = new Session(outcome.session)
     this.#state = Object.freeze({
       session,
@@ -191,6 +236,19 @@ class AuthClient {
       freshUntil: outcome.freshUntil,
     })
     return this.#state
+  }
+
+  /** Start from a session the application kept (a Session, or `{ token, expiresAt }`). */
+  #seed(kept) {
+    const seed = seedFrom(kept, this.provider)
+    if (seed.expiresAt <= Date.now()) {
+      this.#log('initialSession has expired: the first call exchanges')
+      return
+    }
+    const outcome = this.#native.adopt(seed)
+    if (outcome.error) throw fromNative(outcome.error)
+    this.#install(outcome)
+    this.#log('started from initialSession')
   }
 
   /** Whether `stale` (a header object, a `Headers`, the token or the header value) is current. */
@@ -228,6 +286,45 @@ class AuthClient {
 
 if (typeof Symbol.dispose === 'symbol') {
   AuthClient.prototype[Symbol.dispose] = AuthClient.prototype.close
+}
+
+const METADATA = ['scope', 'permissions', 'shopDomain', 'mode', 'vendorId']
+
+/** The fields of `initialSession`: own properties of a plain object, or a Session's getters. */
+function seedFrom(kept, provider) {
+  const invalid = (why) =>
+    new VendorAuthError(
+      'INVALID_OPTIONS',
+      `initialSession ${why}; pass a Session from authenticate() / getSession(), or { token, expiresAt }`,
+    )
+  if (kept === null || typeof kept !== 'object') throw invalid('must be an object')
+  const read = (key) => (kept instanceof Session || Object.hasOwn(kept, key) ? kept[key] : undefined)
+  const token = read('token')
+  const expiresAt = read('expiresAt')
+  if (typeof token !== 'string' || token === '' || token.endsWith('…')) {
+    throw invalid(
+      typeof token === 'string' && token.endsWith('…')
+        ? 'holds a redacted token (from JSON.stringify or toJSON()); keep session.token itself'
+        : 'needs a token string',
+    )
+  }
+  if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt))
+    throw invalid('needs expiresAt (ms since the epoch)')
+  const kind = read('provider')
+  if (kind !== undefined && kind !== provider)
+    throw invalid(`is a ${String(kind).slice(0, 20)} session, not ${provider}`)
+  const seed = { token, expiresAt }
+  for (const key of METADATA) {
+    const value = read(key)
+    if (
+      key === 'permissions'
+        ? Array.isArray(value) && value.every((p) => typeof p === 'string')
+        : typeof value === 'string'
+    ) {
+      seed[key] = value
+    }
+  }
+  return seed
 }
 
 function headerOf(state) {

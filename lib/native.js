@@ -33,7 +33,7 @@ function createNative(options) {
     const code = OUR_CODES.has(error && error.code) ? error.code : 'INVALID_OPTIONS'
     throw new VendorAuthError(code, String(error && error.message))
   }
-  return { native, logger: prepared.logger, signal: prepared.signal }
+  return { native, logger: prepared.logger, signal: prepared.signal, initialSession: prepared.initialSession }
 }
 
 /**
@@ -54,7 +54,14 @@ async function sessionFrom(native) {
 
 /** `authenticate()`: one exchange, with an optional AbortSignal. */
 async function authenticate(options) {
-  const { native, signal } = createNative(options)
+  const { native, signal, initialSession } = createNative(options)
+  if (initialSession !== undefined) {
+    native.close()
+    throw new VendorAuthError(
+      'INVALID_OPTIONS',
+      'initialSession is a createClient() option; authenticate() always exchanges',
+    )
+  }
   if (!signal) return sessionFrom(native)
   if (signal.aborted) throw abortError(signal, native.provider)
   const onAbort = () => native.close()

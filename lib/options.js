@@ -6,7 +6,7 @@
 const { VendorAuthError } = require('./errors')
 
 const NUMBER_OPTIONS = new Set(['timeoutMs', 'exchangeTimeoutMs', 'maxRetries', 'maxRetryDelayMs', 'refreshWindowMs'])
-const JS_ONLY_OPTIONS = ['logger', 'signal']
+const JS_ONLY_OPTIONS = ['logger', 'signal', 'initialSession']
 
 function invalid(message) {
   return new VendorAuthError('INVALID_OPTIONS', message)
@@ -35,7 +35,12 @@ function prepareOptions(options, nativeKeys) {
     }
     native[key] = value
   }
-  return { native, logger: makeLogger(options.logger), signal: checkSignal(options.signal) }
+  return {
+    native,
+    logger: makeLogger(options.logger),
+    signal: checkSignal(options.signal),
+    initialSession: Object.hasOwn(options, 'initialSession') ? options.initialSession : undefined,
+  }
 }
 
 function describe(value) {

@@ -6,7 +6,8 @@
 
 use super::client::{now_ms, Client, LogSink};
 use crate::{
-    token_preview, Error, ErrorCode, Mode, Options, Plan, RawOptions, Session, Times, KNOWN_OPTIONS,
+    token_preview, Error, ErrorCode, Mode, Options, Plan, RawOptions, Session, SessionMetadata,
+    Times, KNOWN_OPTIONS,
 };
 use napi::bindgen_prelude::{Env, Function, JsObjectValue, Object};
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
@@ -128,6 +129,19 @@ pub struct NativeOutcome {
     pub error: Option<NativeError>,
 }
 
+/// A session the application kept from an earlier exchange (`initialSession`).
+#[napi(object)]
+pub struct NativeSeed {
+    pub token: String,
+    /// Milliseconds since the epoch.
+    pub expires_at: f64,
+    pub scope: Option<String>,
+    pub permissions: Option<Vec<String>>,
+    pub shop_domain: Option<String>,
+    pub mode: Option<String>,
+    pub vendor_id: Option<String>,
+}
+
 /// The core's [`Plan`] for a caller off the hot path.
 #[napi(object)]
 pub struct NativePlan {
@@ -218,6 +232,25 @@ impl NativeClient {
         self.inner.options().provider.id().into()
     }
 
+    /// Take a kept session as the current one (checked like a vendor's answer); the outcome's
+    /// error is `INVALID_OPTIONS` when it cannot be used.
+    #[napi]
+    pub fn adopt(&self, seed: NativeSeed) -> NativeOutcome {
+        let metadata = SessionMetadata {
+            scope: seed.scope,
+            permissions: seed.permissions,
+            shop_domain: seed.shop_domain,
+            mode: seed.mode,
+            vendor_id: seed.vendor_id,
+        };
+        let expires_at = if seed.expires_at.is_finite() && seed.expires_at > 0.0 {
+            seed.expires_at as u64
+        } else {
+            0
+        };
+        outcome(self.inner.adopt(seed.token.into(), expires_at, metadata))
+    }
+
     /// Get a new session, with the full retry policy (callers are waiting for it).
     #[napi]
     pub async fn exchange(&self) -> NativeOutcome {
@@ -257,7 +290,11 @@ impl NativeClient {
 }
 
 async fn run(client: Arc<Client>, mode: Mode) -> NativeOutcome {
-    match client.exchange(mode).await {
+    outcome(client.exchange(mode).await)
+}
+
+fn outcome(result: Result<(Session, Times), Error>) -> NativeOutcome {
+    match result {
         Ok((session, times)) => NativeOutcome {
             session: Some(session.into()),
             fresh_until: Some(fresh_until(&times)),

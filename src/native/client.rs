@@ -6,11 +6,12 @@
 //! keeps only the current header and the number the last [`Plan`] gave it for its hot path.
 
 use super::transport;
+use crate::SessionMetadata;
 use crate::{
     expiry, token_preview, Error, ErrorCode, Exchange, Lifecycle, Mode, Options, Plan, Session,
     Step, Times, Timing,
 };
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::sync::{Mutex, MutexGuard};
@@ -49,6 +50,20 @@ impl Client {
     /// What a caller off the hot path should do at `now_ms` (the core's decision).
     pub fn plan(&self, now_ms: u64) -> Plan {
         self.lifecycle().plan(now_ms)
+    }
+
+    /// Take a session the application kept (`initialSession`) as the current one.
+    pub fn adopt(
+        &self,
+        token: SecretString,
+        expires_at_ms: u64,
+        metadata: SessionMetadata,
+    ) -> Result<(Session, Times), Error> {
+        let now = now_ms();
+        let session =
+            Session::seeded(&*self.options.provider, token, expires_at_ms, metadata, now)?;
+        let times = self.lifecycle().succeeded(session.clone(), now);
+        Ok((session, times))
     }
 
     /// Drop the current session and end a refusal cool-down.
