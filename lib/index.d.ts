@@ -72,6 +72,34 @@ export interface ClientOptions extends Omit<AuthenticateOptions, 'signal'> {
    * the token's lifetime.
    */
   refreshWindowMs?: number
+  /**
+   * Start from a session the application kept (a `Session` from `authenticate()` /
+   * `getSession()`, or `{ token, expiresAt }`), so that a serverless cold start skips the
+   * exchange. Checked like a vendor's answer (`INVALID_OPTIONS` if malformed); an expired one is
+   * skipped and the first call exchanges.
+   */
+  initialSession?: Session | KeptSession
+}
+
+/** The fields of a kept session that `initialSession` needs (plus optional metadata). */
+export interface KeptSession {
+  token: string
+  /** Milliseconds since the epoch. */
+  expiresAt: number
+  provider?: Provider
+  scope?: string
+  permissions?: string[]
+  shopDomain?: string
+  mode?: string
+  vendorId?: string
+}
+
+/** Client events and what their listeners receive. */
+export interface ClientEvents {
+  /** A new token (redacted when printed). */
+  refresh: Session
+  /** A failed exchange, foreground or background. Without a listener it is dropped. */
+  error: VendorAuthError
 }
 
 /** A token from one exchange. `inspect`/`JSON.stringify` show only a prefix of the token. */
@@ -150,6 +178,17 @@ export declare class AuthClient {
    * only to localhost), so a token never travels in clear.
    */
   fetch(input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]): Promise<Response>
+  /**
+   * Listen for `'refresh'` / `'error'`. Listeners that throw or reject are reported to the debug
+   * logger and never break a call or the process.
+   */
+  on<E extends keyof ClientEvents>(event: E, listener: (value: ClientEvents[E]) => unknown): this
+  /** Like `on`, for one event only. */
+  once<E extends keyof ClientEvents>(event: E, listener: (value: ClientEvents[E]) => unknown): this
+  /** Remove a listener. */
+  off<E extends keyof ClientEvents>(event: E, listener: (value: ClientEvents[E]) => unknown): this
+  /** Number of listeners of an event. */
+  listenerCount(event: keyof ClientEvents): number
   /** Stop; later calls reject with `CLOSED`. */
   close(): void
   [Symbol.dispose](): void
