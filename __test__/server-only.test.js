@@ -322,10 +322,12 @@ describe('browser bundles (esbuild, platform browser) in headless Chromium', () 
 
 test('lib/browser.js and the guard are in the published files', async () => {
   const stdout = await new Promise((resolve, reject) => {
+    // npm is npm.cmd on Windows, which Node runs only through a shell.
+    const windows = process.platform === 'win32'
     execFile(
-      'npm',
+      windows ? 'npm.cmd' : 'npm',
       ['pack', '--dry-run', '--json', '--ignore-scripts'],
-      { cwd: ROOT, timeout: 30_000 },
+      { cwd: ROOT, timeout: 30_000, shell: windows },
       (error, out, err) => (error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out)),
     )
   })
