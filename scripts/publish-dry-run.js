@@ -206,9 +206,9 @@ async function main() {
         const expected = ['README.md', 'package.json', ...(t.binary ? [t.file] : [])].sort()
         const same = JSON.stringify(files) === JSON.stringify(expected)
         check(
-          `${label}: the tarball holds ${expected.join(', ')}`,
+          `${label}: the tarball holds ${expected.join(', ')} at ${staged.version}`,
           same && report.version === staged.version,
-          files.join(', '),
+          same && report.version === staged.version ? '' : `it holds ${files.join(', ')} at ${report.version}`,
         )
         status = t.binary ? 'ok' : `would lack ${t.file} (built by release.yml)`
       }
