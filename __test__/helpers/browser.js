@@ -1,8 +1,9 @@
 'use strict'
 // The Chromium that the browser tests drive, chosen in one place, first match wins:
 //   1. CHROMIUM_PATH, when set (a path that does not exist fails; it never falls back);
-//   2. a system Chromium: /usr/bin/chromium, `chromium` or `chromium-browser` on PATH, or, on
-//      macOS and Windows, an installed Chromium or Google Chrome;
+//   2. a system Chromium: /usr/bin/chromium, `chromium` or `chromium-browser` on PATH; on macOS
+//      an installed Chromium or Google Chrome; on Windows Google Chrome, else Microsoft Edge
+//      (Chromium-based, part of Windows);
 //   3. on Linux x64, the headless Chromium that the @sparticuz/chromium npm package carries in
 //      its tarball (a devDependency), unpacked once into .cache/chromium/<version>/.
 // Nothing is skipped: where none of these exists, finding it throws and says what to set.
@@ -38,9 +39,14 @@ const SYSTEM_PATHS = {
     '/Applications/Chromium.app/Contents/MacOS/Chromium',
     '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome',
   ],
-  win32: [process.env.PROGRAMFILES, process.env['PROGRAMFILES(X86)'], process.env.LOCALAPPDATA]
-    .filter(Boolean)
-    .map((dir) => path.join(dir, 'Google', 'Chrome', 'Application', 'chrome.exe')),
+  win32: [
+    ['Google', 'Chrome', 'Application', 'chrome.exe'],
+    ['Microsoft', 'Edge', 'Application', 'msedge.exe'],
+  ].flatMap((exe) =>
+    [process.env.PROGRAMFILES, process.env['PROGRAMFILES(X86)'], process.env.LOCALAPPDATA]
+      .filter(Boolean)
+      .map((dir) => path.join(dir, ...exe)),
+  ),
 }
 
 function isExecutable(file) {
