@@ -84,10 +84,16 @@ impl Default for RetryPolicy {
 }
 
 /// A `Retry-After` value (delay-seconds or an HTTP-date) as a wait in milliseconds from `now_ms`.
+/// Delay-seconds too large for any integer type mean "the longest wait" (`u64::MAX`), never
+/// "no wait given".
 pub fn parse_retry_after_ms(value: &str, now_ms: u64) -> Option<u64> {
     let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(seconds.saturating_mul(1000));
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(
+            value
+                .parse::<u64>()
+                .map_or(u64::MAX, |seconds| seconds.saturating_mul(1000)),
+        );
     }
     parse_http_date_ms(value).map(|at| at.saturating_sub(now_ms))
 }
@@ -166,5 +172,23 @@ mod tests {
             Some(0)
         );
         assert_eq!(parse_retry_after_ms("soon", now), None);
+    }
+
+    #[test]
+    fn an_overflowing_retry_after_is_the_longest_wait() {
+        // Regression: 2^64 failed to parse as u64 and was ignored (a 249 ms backoff followed).
+        for huge in [
+            "18446744073709551616",
+            "99999999999999999999999999",
+            "18446744073709552",
+        ] {
+            assert_eq!(parse_retry_after_ms(huge, 0), Some(u64::MAX), "{huge}");
+        }
+        let p = RetryPolicy::default();
+        let limited = err(ErrorCode::RateLimited, 429)
+            .with_retry_after_ms(parse_retry_after_ms("18446744073709551616", 0));
+        let e = p.decide(0, limited, 0.99).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::RateLimited);
+        assert!(e.message().contains("maxRetryDelayMs"), "{}", e.message());
     }
 }
