@@ -12,6 +12,7 @@ mod exchange;
 mod expiry;
 mod http;
 mod options;
+mod pem;
 pub mod provider;
 mod redact;
 mod retry;
