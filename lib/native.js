@@ -15,13 +15,28 @@ function createNative(options) {
   const prepared = prepareOptions(options, NATIVE_OPTIONS)
   let native
   try {
-    native = new binding.NativeClient(prepared.native, process.env)
+    native = new binding.NativeClient(prepared.native, envSnapshot())
   } catch (error) {
     // The native side throws with a stable code; anything else is a conversion failure.
     const code = OUR_CODES.has(error && error.code) ? error.code : 'INVALID_OPTIONS'
     throw new VendorAuthError(code, String(error && error.message))
   }
   return { native, logger: prepared.logger, signal: prepared.signal }
+}
+
+/**
+ * The environment the native side reads credential defaults from: the own entries of
+ * `process.env`, copied into a null-prototype object, so that an inherited
+ * `Object.prototype.PUPPETVENDORS_API_KEY` can never count as a credential.
+ */
+function envSnapshot() {
+  const env = process.env
+  const snapshot = Object.create(null)
+  for (const name of Object.keys(env)) {
+    const value = env[name]
+    if (typeof value === 'string') snapshot[name] = value
+  }
+  return snapshot
 }
 
 /**
@@ -34,8 +49,10 @@ async function exchange(native, background, logger) {
     ? await new Promise((resolve) => native.exchangeInBackground(resolve))
     : await native.exchange()
   if (logger) for (const line of outcome.log) logger(line)
-  if (outcome.error) throw fromNative(outcome.error)
-  return outcome.session
+  // The outcome has either `error` or `session` as an own property; an absent one must never be
+  // read through a polluted Object.prototype.
+  if (Object.hasOwn(outcome, 'error') && outcome.error) throw fromNative(outcome.error)
+  return Object.hasOwn(outcome, 'session') ? outcome.session : undefined
 }
 
 /** `authenticate()`: one exchange, with an optional AbortSignal. */
