@@ -14,7 +14,7 @@
 
 const { inspect } = require('node:util')
 const { VendorAuthError, fromNative } = require('./errors')
-const { createNative, exchange } = require('./native')
+const { createNative, exchange, ownOutcome } = require('./native')
 const { checkSignal } = require('./options')
 const { Session } = require('./session')
 const { authFetch } = require('./fetch')
@@ -168,7 +168,7 @@ class AuthClient {
     if (this.#foreground !== null) return this.#foreground
     let plan
     try {
-      plan = this.#native.plan()
+      plan = ownOutcome(this.#native.plan())
     } catch (error) {
       return Promise.reject(error)
     }
@@ -192,8 +192,8 @@ class AuthClient {
       if (this.#closed) throw closedError(this.provider)
       const state = this.#state
       if (state.header !== null) {
-        const plan = this.#native.plan()
-        if (plan.action === SERVE || plan.action === REFRESH) return state
+        const { action } = ownOutcome(this.#native.plan())
+        if (action === SERVE || action === REFRESH) return state
       }
     }
     return this.#exchange(false)
@@ -245,7 +245,7 @@ class AuthClient {
       this.#log('initialSession has expired: the first call exchanges')
       return
     }
-    const outcome = this.#native.adopt(seed)
+    const outcome = ownOutcome(this.#native.adopt(seed))
     if (outcome.error) throw fromNative(outcome.error)
     this.#install(outcome)
     this.#log('started from initialSession')
@@ -347,7 +347,8 @@ function callSignal(options) {
   for (const key of Object.keys(options)) {
     if (key !== 'signal') throw new VendorAuthError('INVALID_OPTIONS', `unknown call option '${key}'; known: signal`)
   }
-  return Object.hasOwn(options, 'signal') ? checkSignal(options.signal) : undefined
+  const signal = Object.hasOwn(options, 'signal') ? options.signal : undefined
+  return signal === null ? undefined : checkSignal(signal)
 }
 
 /** `promise`, or an `ABORTED` rejection as soon as `signal` fires (the promise goes on). */

@@ -31,13 +31,13 @@ export type Logger = ((line: string) => void) | { debug(line: string): void }
 export interface AuthenticateOptions {
   /** Which vendor. */
   provider: Provider
-  /** Vendy access key. Default: env `VENDY_ACCESS_KEY`. */
+  /** Vendy access key (printable ASCII: it travels as a header value). Default: env `VENDY_ACCESS_KEY`. */
   accessKey?: string
-  /** Vendy secret key. Default: env `VENDY_SECRET_KEY`. */
+  /** Vendy secret key (printable ASCII: it travels as a header value). Default: env `VENDY_SECRET_KEY`. */
   secretKey?: string
-  /** Vendy legacy login: the registered e-mail (HTTP Basic). */
+  /** Vendy legacy login: the registered e-mail (HTTP Basic; not empty, no `:`). */
   username?: string
-  /** Vendy legacy login: the password. */
+  /** Vendy legacy login: the password (not empty). */
   password?: string
   /** PuppetVendors vendor key (`vk_live_…` / `vk_test_…`). Default: env `PUPPETVENDORS_API_KEY`. */
   apiKey?: string
@@ -45,9 +45,9 @@ export interface AuthenticateOptions {
   shopDomain?: string
   /** Picks the vendor's documented base URL. Default `'production'`. */
   environment?: 'production' | 'staging'
-  /** Overrides the base URL. Must be `https:`. */
+  /** Overrides the base URL. Must be `https:`, at most 2048 characters. */
   baseUrl?: string
-  /** PEM of extra CA certificates to trust (added to the system roots). */
+  /** PEM of extra CA certificates to trust (added to the system roots). `CERTIFICATE` blocks only. */
   caCert?: string
   /** Bound on each attempt, connect to last byte. Default 10000. */
   timeoutMs?: number
@@ -60,7 +60,10 @@ export interface AuthenticateOptions {
   maxRetries?: number
   /** Longest `Retry-After` waited out; a longer one fails with `RATE_LIMITED`. Default 30000. */
   maxRetryDelayMs?: number
-  /** Debug log sink. Default: stderr when `DEBUG=vendor-auth`, else none. */
+  /**
+   * Debug log sink. Default: stderr when `DEBUG=vendor-auth`, else none. `debug` is read once;
+   * whatever the logger throws (or an async one rejects with) is ignored.
+   */
   logger?: Logger
   /** Aborts the exchange (rejects with code `ABORTED`). `authenticate()` only. */
   signal?: AbortSignal

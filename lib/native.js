@@ -27,7 +27,7 @@ function createNative(options) {
         }
   let native
   try {
-    native = new binding.NativeClient(prepared.native, process.env, log)
+    native = new binding.NativeClient(prepared.native, envSnapshot(), log)
   } catch (error) {
     // The native side throws with a stable code; anything else is a conversion failure.
     const code = OUR_CODES.has(error && error.code) ? error.code : 'INVALID_OPTIONS'
@@ -37,12 +37,39 @@ function createNative(options) {
 }
 
 /**
- * One exchange on `native`: resolves to its outcome `{ session, freshUntil }` or
- * `{ error }` (never rejects). `background`: a single attempt per endpoint, and nothing that
- * keeps the process alive while it runs.
+ * The environment the native side reads credential defaults from: the own entries of
+ * `process.env`, copied into a null-prototype object, so that an inherited
+ * `Object.prototype.PUPPETVENDORS_API_KEY` can never count as a credential.
  */
-function exchange(native, background) {
-  return background ? new Promise((resolve) => native.exchangeInBackground(resolve)) : native.exchange()
+function envSnapshot() {
+  const env = process.env
+  const snapshot = Object.create(null)
+  for (const name of Object.keys(env)) {
+    const value = env[name]
+    if (typeof value === 'string') snapshot[name] = value
+  }
+  return snapshot
+}
+
+/**
+ * One exchange on `native`: resolves to its outcome `{ session, freshUntil, error }` (never
+ * rejects). `background`: a single attempt per endpoint, and nothing that keeps the process alive
+ * while it runs.
+ */
+async function exchange(native, background) {
+  const outcome = background
+    ? await new Promise((resolve) => native.exchangeInBackground(resolve))
+    : await native.exchange()
+  return ownOutcome(outcome)
+}
+
+/**
+ * The fields of a native outcome or plan, read as own properties only: an absent one must never
+ * be read through a polluted Object.prototype.
+ */
+function ownOutcome(outcome) {
+  const own = (key) => (Object.hasOwn(outcome, key) ? outcome[key] : undefined)
+  return { session: own('session'), freshUntil: own('freshUntil'), error: own('error'), action: own('action'), until: own('until') }
 }
 
 /** One exchange as a Session, or a VendorAuthError. */
@@ -50,6 +77,7 @@ async function sessionFrom(native) {
   const outcome = await exchange(native, false)
   if (outcome.error) throw fromNative(outcome.error)
   return new Session(outcome.session)
+}
 }
 
 /** `authenticate()`: one exchange, with an optional AbortSignal. */
@@ -132,4 +160,4 @@ function loadBinding() {
   }
 }
 
-module.exports = { authenticate, createNative, exchange }
+module.exports = { authenticate, createNative, exchange, ownOutcome }

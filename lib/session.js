@@ -17,7 +17,8 @@ class Session {
     this.expiresAt = n.expiresAt
     this.headerName = n.headerName
     for (const key of ['scope', 'permissions', 'shopDomain', 'mode', 'vendorId']) {
-      if (n[key] !== undefined && n[key] !== null) this[key] = n[key]
+      // Own fields only: an absent one must not be filled from a polluted Object.prototype.
+      if (Object.hasOwn(n, key) && n[key] !== undefined && n[key] !== null) this[key] = n[key]
     }
     this.#token = n.token
     this.#headerValue = n.headerValue

@@ -1,6 +1,8 @@
 //! Request and response *descriptions*: what the core asks a transport to send and what the
 //! transport hands back. No sockets here.
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use std::fmt;
 use url::Url;
@@ -51,6 +53,8 @@ pub struct HttpRequest {
     pub url: Url,
     pub headers: Vec<Header>,
     pub body: SecretSlice<u8>,
+    /// The credential values inside `body` (see [`HttpRequest::secret_in_body`]).
+    body_secrets: Vec<SecretString>,
 }
 
 impl HttpRequest {
@@ -62,12 +66,51 @@ impl HttpRequest {
                 Header::Plain("accept", "application/json".into()),
             ],
             body: body.into(),
+            body_secrets: Vec::new(),
         }
     }
 
     pub fn header(mut self, header: Header) -> Self {
         self.headers.push(header);
         self
+    }
+
+    /// Declare a credential that the body carries (a JSON field's value), so that a vendor's
+    /// echo of it is scrubbed like the sensitive headers.
+    pub fn secret_in_body(mut self, value: SecretString) -> Self {
+        self.body_secrets.push(value);
+        self
+    }
+
+    /// Every secret value this request puts on the wire, for scrubbing what comes back: each
+    /// sensitive header's value; for `<scheme> <credentials>` values the credentials alone; for
+    /// HTTP Basic also the decoded `user:password` and its two halves; and the body's declared
+    /// credentials. (`scrub` adds their base64 and percent-encoded forms.)
+    pub fn sensitive_values(&self) -> Vec<SecretString> {
+        let mut out: Vec<SecretString> = Vec::new();
+        for header in self.headers.iter().filter(|h| h.is_sensitive()) {
+            let value = header.value();
+            out.push(value.into());
+            let Some((scheme, credentials)) = value.split_once(' ') else {
+                continue;
+            };
+            out.push(credentials.into());
+            if !scheme.eq_ignore_ascii_case("basic") {
+                continue;
+            }
+            let decoded = STANDARD
+                .decode(credentials.trim())
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok());
+            if let Some(pair) = decoded {
+                if let Some((user, password)) = pair.split_once(':') {
+                    out.extend([user.into(), password.into()]);
+                }
+                out.push(pair.into());
+            }
+        }
+        out.extend(self.body_secrets.iter().cloned());
+        out
     }
 
     pub fn method(&self) -> &'static str {
@@ -126,6 +169,36 @@ mod tests {
         assert!(!printed.contains("SECRETVALUE"), "{printed}");
         assert!(printed.contains("secretkey: [redacted]"), "{printed}");
         assert!(printed.contains("content-type: application/json"));
+    }
+
+    #[test]
+    fn sensitive_values_cover_headers_basic_pairs_and_body_fields() {
+        let basic = format!("Basic {}", STANDARD.encode("user@example.com:pa:ss"));
+        let req = HttpRequest::post_json(
+            Url::parse("https://example.test/auth").unwrap(),
+            b"{\"apiKey\":\"vk_test_BODY\"}".to_vec(),
+        )
+        .header(Header::Plain("accept", "application/json".into()))
+        .header(Header::Sensitive("SecretKey", "SK-VALUE".into()))
+        .header(Header::Sensitive("Authorization", basic.clone().into()))
+        .secret_in_body("vk_test_BODY".into());
+        let values: Vec<String> = req
+            .sensitive_values()
+            .iter()
+            .map(|s| s.expose_secret().to_owned())
+            .collect();
+        for expected in [
+            "SK-VALUE",
+            basic.as_str(),
+            &basic["Basic ".len()..],
+            "user@example.com:pa:ss",
+            "user@example.com",
+            "pa:ss",
+            "vk_test_BODY",
+        ] {
+            assert!(values.iter().any(|v| v == expected), "{expected} missing");
+        }
+        assert!(!values.iter().any(|v| v == "application/json"));
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod expiry;
 mod http;
 mod lifecycle;
 mod options;
+mod pem;
 pub mod provider;
 mod redact;
 mod retry;

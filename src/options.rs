@@ -75,9 +75,9 @@ impl Options {
     /// Validate `raw`, reading unset credentials through `env` (a lookup of environment
     /// variables; injected so that the core reads no process state of its own).
     pub fn resolve(raw: RawOptions, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
-        // Messages may quote a mistaken value (an unknown provider name, say); never a credential
-        // put in the wrong option.
-        let secrets: Vec<SecretString> = [
+        // Messages never quote an option value that could be a credential; as a second line,
+        // every credential known here (options and the environment alike) is scrubbed from them.
+        let mut secrets: Vec<SecretString> = [
             &raw.access_key,
             &raw.secret_key,
             &raw.username,
@@ -88,6 +88,7 @@ impl Options {
         .flatten()
         .cloned()
         .collect();
+        secrets.extend(provider::credentials_in_env(env));
         Self::resolve_unscrubbed(raw, env)
             .map_err(|e| e.scrubbed(&secrets.iter().collect::<Vec<_>>()))
     }
@@ -100,10 +101,11 @@ impl Options {
             None | Some("production") => Environment::Production,
             Some("staging") => Environment::Staging,
             Some(other) => {
+                // The value is not quoted: it may be a credential put into the wrong option.
                 return Err(Error::invalid_options(format!(
-                    "environment must be 'production' or 'staging', not '{}'",
-                    printable(other)
-                )))
+                    "environment must be 'production' or 'staging' (the value given, {} characters long, is neither)",
+                    other.chars().count()
+                )));
             }
         };
         let Some(name) = raw.provider.as_deref() else {
@@ -117,14 +119,10 @@ impl Options {
             Some(url) => parse_base_url(url)?,
             None => parse_base_url(spec.base_url(environment))?,
         };
-        let ca_cert = match raw.ca_cert.clone() {
-            Some(pem) if !pem.contains("-----BEGIN CERTIFICATE-----") => {
-                return Err(Error::invalid_options(
-                    "caCert must be PEM text containing at least one '-----BEGIN CERTIFICATE-----' block",
-                ))
-            }
-            other => other,
-        };
+        if let Some(pem) = &raw.ca_cert {
+            crate::pem::check_ca_cert(pem)?;
+        }
+        let ca_cert = raw.ca_cert.clone();
         let timeout_ms = integer(
             "timeoutMs",
             raw.timeout_ms,
@@ -179,15 +177,27 @@ impl Options {
 /// Check a base URL: `https:` only, no embedded credentials, a trailing `/` so that endpoint
 /// paths join under it (`…/v2` + `authenticate` → `…/v2/authenticate`).
 pub fn parse_base_url(text: &str) -> Result<Url, Error> {
+    let too_long = |len: usize| {
+        Error::invalid_options(format!(
+            "baseUrl is {len} characters long; at most {MAX_BASE_URL_CHARS} are accepted"
+        ))
+    };
+    if text.len() > MAX_BASE_URL_CHARS {
+        return Err(too_long(text.chars().count()));
+    }
     // The text itself is not repeated: a mistaken value may hold credentials.
     let mut url = Url::parse(text.trim())
         .map_err(|e| Error::invalid_options(format!("baseUrl is not a valid URL ({e})")))?;
     if url.scheme() != "https" {
+        // Only a well-known scheme is named: "abc:def" parses with the scheme "abc".
+        let scheme = match url.scheme() {
+            known @ ("http" | "ws" | "wss" | "ftp" | "file" | "data") => format!("'{known}:'"),
+            _ => "another scheme".to_owned(),
+        };
         return Err(Error::new(
             ErrorCode::InsecureUrl,
             format!(
-                "baseUrl must use https: (got '{}:'); vendor-auth never sends credentials over an unencrypted connection",
-                url.scheme()
+                "baseUrl must use https: (got {scheme}); vendor-auth never sends credentials over an unencrypted connection"
             ),
         ));
     }
@@ -205,8 +215,17 @@ pub fn parse_base_url(text: &str) -> Result<Url, Error> {
         let path = format!("{}/", url.path());
         url.set_path(&path);
     }
+    // Parsing percent-encodes and may lengthen it.
+    if url.as_str().len() > MAX_BASE_URL_CHARS {
+        return Err(too_long(url.as_str().len()));
+    }
     Ok(url)
 }
+
+/// Longest `baseUrl` accepted. Vendor base URLs are a few dozen characters; HTTP stacks refuse
+/// URLs past 64 KiB (and many servers past 8 KiB), which would otherwise surface only at request
+/// time, as a network failure.
+pub const MAX_BASE_URL_CHARS: usize = 2048;
 
 fn integer(name: &str, value: Option<f64>, min: u64, max: u64, default: u64) -> Result<u64, Error> {
     let Some(v) = value else { return Ok(default) };
@@ -216,11 +235,6 @@ fn integer(name: &str, value: Option<f64>, min: u64, max: u64, default: u64) -> 
         )));
     }
     Ok(v as u64)
-}
-
-/// A user-supplied non-secret value, shortened and stripped of control characters for messages.
-pub(crate) fn printable(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).take(80).collect()
 }
 
 #[cfg(test)]
@@ -276,6 +290,57 @@ mod tests {
     }
 
     #[test]
+    fn a_credential_from_the_environment_put_into_another_option_is_not_quoted_back() {
+        // `environment: process.env.PUPPETVENDORS_API_KEY`, `provider: process.env.VENDY_SECRET_KEY`
+        let env = |name: &str| match name {
+            "PUPPETVENDORS_API_KEY" => Some("vk_live_FROM_ENV_123456".to_owned()),
+            "VENDY_SECRET_KEY" => Some("vendy-sk-FROM-ENV-98765".to_owned()),
+            _ => None,
+        };
+        let mut raw = vendy();
+        raw.environment = Some("vk_live_FROM_ENV_123456".into());
+        let e = Options::resolve(raw, &env).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidOptions);
+        assert!(!e.message().contains("FROM_ENV"), "{}", e.message());
+        assert!(e.message().contains("environment"), "{}", e.message());
+        let mut raw = vendy();
+        raw.provider = Some("vendy-sk-FROM-ENV-98765".into());
+        let e = Options::resolve(raw, &env).unwrap_err();
+        assert!(!e.message().contains("FROM-ENV"), "{}", e.message());
+        // An unconfigured value is not quoted either (it could be any secret).
+        let mut raw = vendy();
+        raw.environment = Some("hunter2-db-password".into());
+        let e = Options::resolve(raw, &no_env).unwrap_err();
+        assert!(!e.message().contains("hunter2"), "{}", e.message());
+    }
+
+    #[test]
+    fn an_overlong_base_url_is_invalid_before_any_io() {
+        let mut raw = vendy();
+        raw.base_url = Some(format!("https://127.0.0.1:8443/{}", "a".repeat(70_000)));
+        let e = Options::resolve(raw, &no_env).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidOptions);
+        assert!(e.message().contains("at most 2048"), "{}", e.message());
+        // Percent-encoding during parsing counts too.
+        let mut raw = vendy();
+        raw.base_url = Some(format!("https://127.0.0.1:8443/{}", "\u{e9}".repeat(400)));
+        let e = Options::resolve(raw, &no_env).unwrap_err();
+        assert!(e.message().contains("at most 2048"), "{}", e.message());
+        let mut raw = vendy();
+        raw.base_url = Some(format!("https://127.0.0.1:8443/{}", "a".repeat(2000)));
+        assert!(Options::resolve(raw, &no_env).is_ok());
+    }
+
+    #[test]
+    fn an_unknown_scheme_is_not_quoted() {
+        let mut raw = vendy();
+        raw.base_url = Some("secretuser:secretpass".into());
+        let e = Options::resolve(raw, &no_env).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InsecureUrl);
+        assert!(!e.message().contains("secretuser"), "{}", e.message());
+    }
+
+    #[test]
     fn plain_http_is_refused_as_insecure() {
         let mut raw = vendy();
         raw.base_url = Some("http://127.0.0.1:8080".into());
@@ -289,10 +354,7 @@ mod tests {
         type Case = (fn(&mut RawOptions), &'static str);
         let cases: Vec<Case> = vec![
             (|r| r.provider = None, "provider is required"),
-            (
-                |r| r.provider = Some("acme".into()),
-                "unknown provider 'acme'",
-            ),
+            (|r| r.provider = Some("acme".into()), "unknown provider"),
             (|r| r.environment = Some("dev".into()), "environment"),
             (|r| r.timeout_ms = Some(0.0), "timeoutMs"),
             (|r| r.timeout_ms = Some(1.5), "timeoutMs"),
@@ -300,6 +362,14 @@ mod tests {
             (|r| r.max_retries = Some(-1.0), "maxRetries"),
             (|r| r.max_retry_delay_ms = Some(f64::NAN), "maxRetryDelayMs"),
             (|r| r.ca_cert = Some("not pem".into()), "caCert"),
+            (
+                |r| {
+                    r.ca_cert = Some(
+                        "-----BEGIN PRIVATE KEY-----\nMIGHAgEA\n-----END PRIVATE KEY-----\n".into(),
+                    )
+                },
+                "caCert holds a private key",
+            ),
             (|r| r.base_url = Some("::".into()), "not a valid URL"),
             (
                 |r| r.base_url = Some("https://u:pw@h:99999".into()),

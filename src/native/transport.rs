@@ -47,19 +47,28 @@ fn build_client(ca_cert: Option<&str>) -> Result<reqwest::Client, Error> {
         .user_agent(concat!("vendor-auth/", env!("CARGO_PKG_VERSION")))
         .pool_idle_timeout(Duration::from_secs(90));
     if let Some(pem) = ca_cert {
+        // The options check has already refused keys and damaged blocks; this is what is left.
         let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
-            Error::invalid_options(format!("caCert could not be read as PEM certificates: {e}"))
+            Error::invalid_options(format!(
+                "caCert could not be read as PEM certificates: {}",
+                chain(&e)
+            ))
         })?;
         builder = builder.tls_certs_merge(certs);
     }
-    builder.build().map_err(|e| {
-        Error::new(
+    builder.build().map_err(|e| match ca_cert {
+        // Building only fails on the roots: with caCert, those are the ones given.
+        Some(_) => Error::invalid_options(format!(
+            "caCert holds a certificate that cannot be used as a trusted root: {}",
+            chain(&e)
+        )),
+        None => Error::new(
             ErrorCode::Network,
             format!(
                 "could not set up HTTPS (is a CA certificate store installed?): {}",
                 chain(&e)
             ),
-        )
+        ),
     })
 }
 
@@ -72,12 +81,22 @@ pub async fn send(
 ) -> Result<HttpResponse, Error> {
     let mut builder = client.post(request.url.clone()).timeout(timeout);
     for header in &request.headers {
-        let mut value = HeaderValue::from_str(header.value()).map_err(|_| {
-            Error::invalid_options(format!(
-                "the value for the {} header has characters not allowed in HTTP headers (check the credential options for stray newlines or non-ASCII characters)",
-                header.name()
-            ))
-        })?;
+        // Printable ASCII only: `http` would also pass bytes >= 0x80 ("obs-text"), sending a
+        // UTF-8 value as raw bytes that each server reads differently. (The options check refuses
+        // such credentials first; this is the second line.)
+        let value = header.value();
+        let sendable = value
+            .bytes()
+            .all(|b| b == b'\t' || (0x20..0x7f).contains(&b));
+        let mut value = HeaderValue::from_str(value)
+            .ok()
+            .filter(|_| sendable)
+            .ok_or_else(|| {
+                Error::invalid_options(format!(
+                    "the value for the {} header has characters not allowed in HTTP headers (a control character such as a newline, or a non-ASCII character)",
+                    header.name()
+                ))
+            })?;
         // Never indexed by HPACK, and printed as "Sensitive" by http's Debug.
         value.set_sensitive(header.is_sensitive());
         let name = HeaderName::from_bytes(header.name().as_bytes())
@@ -144,6 +163,7 @@ fn transport_error(e: reqwest::Error, timeout: Duration, provider: &'static str)
         })
         .unwrap_or_else(|| "the vendor".into());
     let detail = chain(&e);
+    let tls = tls_failure(&e);
     let error = if e.is_timeout() {
         Error::new(
             ErrorCode::Timeout,
@@ -152,11 +172,19 @@ fn transport_error(e: reqwest::Error, timeout: Duration, provider: &'static str)
                 timeout.as_millis()
             ),
         )
-    } else if detail.contains("certificate") || detail.contains("Certificate") {
+    } else if tls == Some(TlsFailure::Certificate) {
         Error::new(
             ErrorCode::Network,
             format!(
                 "TLS with {host} failed: {detail}. The server's certificate is not trusted; if it uses a private CA, pass that CA as caCert (verification cannot be turned off)"
+            ),
+        )
+        .permanent()
+    } else if tls == Some(TlsFailure::NoHttp1) {
+        Error::new(
+            ErrorCode::Network,
+            format!(
+                "TLS with {host} failed: {detail}. The server speaks only HTTP/2 (it refused HTTP/1.1 when negotiating the protocol, ALPN), and vendor-auth talks HTTP/1.1: check baseUrl (retrying cannot help)"
             ),
         )
         .permanent()
@@ -172,6 +200,59 @@ fn transport_error(e: reqwest::Error, timeout: Duration, provider: &'static str)
         )
     };
     error.with_provider(provider)
+}
+
+/// TLS failures that the same request will meet again, found by type in the source chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TlsFailure {
+    /// The server's certificate is not trusted (ours to judge, or the peer's alert about it).
+    Certificate,
+    /// The server refused every protocol offered by ALPN (we offer only HTTP/1.1), or picked one
+    /// not offered: an HTTP/2-only server.
+    NoHttp1,
+}
+
+fn tls_failure(e: &reqwest::Error) -> Option<TlsFailure> {
+    use rustls::{AlertDescription as Alert, Error as Tls, PeerMisbehaved};
+    let error = rustls_error(e)?;
+    match error {
+        Tls::InvalidCertificate(_)
+        | Tls::NoCertificatesPresented
+        | Tls::UnsupportedNameType
+        | Tls::AlertReceived(
+            Alert::BadCertificate
+            | Alert::UnsupportedCertificate
+            | Alert::CertificateUnknown
+            | Alert::CertificateExpired
+            | Alert::CertificateRevoked
+            | Alert::UnknownCA,
+        ) => Some(TlsFailure::Certificate),
+        Tls::NoApplicationProtocol
+        | Tls::AlertReceived(Alert::NoApplicationProtocol)
+        | Tls::PeerMisbehaved(PeerMisbehaved::SelectedUnofferedApplicationProtocol) => {
+            Some(TlsFailure::NoHttp1)
+        }
+        _ => None,
+    }
+}
+
+/// The `rustls::Error` somewhere in the source chain. `io::Error::source()` skips the error it
+/// wraps (it returns that error's own source), and the connector nests `io::Error`s, so wrapped
+/// errors are looked into with `get_ref` before following `source`.
+fn rustls_error(e: &reqwest::Error) -> Option<&rustls::Error> {
+    let mut error: &(dyn std::error::Error + 'static) = e.source()?;
+    loop {
+        if let Some(tls) = error.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        let wrapped = error
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref);
+        error = match wrapped {
+            Some(inner) => inner,
+            None => error.source()?,
+        };
+    }
 }
 
 /// An error and its causes as one line, without the URL (which carries no secret, but is noise).

@@ -7,8 +7,8 @@
 mod puppetvendors;
 mod vendy;
 
-use crate::options::{printable, Environment, RawOptions};
-use crate::redact::scrub;
+use crate::options::{Environment, RawOptions};
+use crate::redact::{printable, scrub};
 use crate::retry::parse_retry_after_ms;
 use crate::{Error, ErrorCode, HttpRequest, HttpResponse, Session, Timing};
 use secrecy::{ExposeSecret, SecretString};
@@ -28,6 +28,8 @@ pub struct Spec {
     pub name: &'static str,
     production_url: &'static str,
     staging_url: &'static str,
+    /// Environment variables this vendor reads credentials from (never quoted in messages).
+    pub credential_vars: &'static [&'static str],
     /// Build the provider from validated common parts plus its own options.
     pub build: fn(Config<'_>) -> Result<Box<dyn Provider>, Error>,
 }
@@ -70,14 +72,67 @@ impl Config<'_> {
                 .map(SecretString::from)),
         }
     }
+
+    /// A credential that only comes from the option `name` (no environment default): empty is
+    /// an error, as for [`Config::secret`].
+    pub fn option_secret(
+        &self,
+        option: &Option<SecretString>,
+        name: &str,
+    ) -> Result<Option<SecretString>, Error> {
+        match option {
+            Some(value) if value.expose_secret().trim().is_empty() => Err(Error::invalid_options(
+                format!("{name} is empty; pass the credential"),
+            )),
+            other => Ok(other.clone()),
+        }
+    }
 }
 
+/// Check that a credential can travel as the value of the HTTP header `header` as it is:
+/// printable ASCII, no spaces (HTTP would let through non-ASCII bytes as "obs-text", which each
+/// server reads differently, and trims spaces at the ends, changing the key). `what` names the
+/// option (and its environment variable); the value itself is never quoted.
+pub(crate) fn header_safe(value: &SecretString, what: &str, header: &str) -> Result<(), Error> {
+    let value = value.expose_secret();
+    let problem = if value.chars().any(|c| c.is_control()) {
+        "a control character (such as a stray newline)"
+    } else if !value.is_ascii() {
+        "a non-ASCII character"
+    } else if value.contains(' ') {
+        "a space"
+    } else {
+        return Ok(());
+    };
+    Err(Error::invalid_options(format!(
+        "{what} has {problem}; it is sent in the {header} HTTP header, which takes printable ASCII only (check for a copy-paste accident)"
+    )))
+}
+
+/// Every credential set in the environment variables any vendor reads, so that a message can be
+/// scrubbed of them even when one was put into another option.
+pub(crate) fn credentials_in_env(env: &dyn Fn(&str) -> Option<String>) -> Vec<SecretString> {
+    SPECS
+        .iter()
+        .flat_map(|spec| spec.credential_vars)
+        .filter_map(|var| env(var).filter(|v| !v.is_empty()))
+        .map(SecretString::from)
+        .collect()
+}
+
+/// The vendor with this `provider` id. The value given is never quoted back: it may be a
+/// credential pasted into the wrong option.
 pub(crate) fn find(id: &str) -> Result<&'static Spec, Error> {
     SPECS.iter().copied().find(|s| s.id == id).ok_or_else(|| {
+        let near = SPECS
+            .iter()
+            .find(|s| s.id.eq_ignore_ascii_case(id.trim()))
+            .map(|s| format!(" (did you mean '{}'? ids are lower-case)", s.id))
+            .unwrap_or_default();
         Error::invalid_options(format!(
-            "unknown provider '{}': expected one of {}",
-            printable(id),
-            known_ids()
+            "unknown provider{near}: expected one of {} (the value given, {} characters long, is not shown as it could be a credential)",
+            known_ids(),
+            id.chars().count()
         ))
     })
 }
@@ -132,10 +187,13 @@ pub trait Provider: Send + Sync + fmt::Debug {
     fn token_header(&self) -> TokenHeader;
     /// What to tell a person whose credentials were refused.
     fn credentials_hint(&self) -> &'static str;
-    /// The credentials, so that vendor-supplied text can be scrubbed of them.
-    fn secrets(&self) -> Vec<&SecretString>;
     /// The request that trades credentials for a token.
     fn authenticate_request(&self) -> HttpRequest;
+    /// Every secret the authentication request puts on the wire (derived from the request
+    /// itself, so nothing sent can be forgotten), to scrub vendor-supplied text of.
+    fn secrets(&self) -> Vec<SecretString> {
+        self.authenticate_request().sensitive_values()
+    }
     /// The request that trades a still-valid token for a new one, where the vendor has one.
     fn refresh_request(&self, _current: &Session) -> Option<HttpRequest> {
         None
@@ -160,8 +218,10 @@ pub(crate) fn status_error<P: Provider + ?Sized>(p: &P, res: &HttpResponse, now_
     let name = p.name();
     let status = res.status;
     let (vendor_message, vendor_code) = vendor_message(&res.body);
-    let vendor_message = vendor_message.map(|m| scrub(&m, &p.secrets()));
-    let vendor_code = vendor_code.map(|c| printable(&scrub(&c, &p.secrets())));
+    let secrets = p.secrets();
+    let secrets: Vec<&SecretString> = secrets.iter().collect();
+    let vendor_message = vendor_message.map(|m| scrub(&m, &secrets));
+    let vendor_code = vendor_code.map(|c| printable(&scrub(&c, &secrets)));
     let quoted = vendor_message
         .as_deref()
         .map(|m| format!(": \"{m}\""))
@@ -333,10 +393,34 @@ mod tests {
         let e = find("Vendy").unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidOptions);
         assert!(
-            e.message().contains("'vendy', 'puppetvendors'"),
+            e.message().contains("'vendy', 'puppetvendors'")
+                && e.message().contains("did you mean 'vendy'?")
+                && !e.message().contains("'Vendy'"),
             "{}",
             e.message()
         );
+        let e = find("acme-corp-password").unwrap_err();
+        assert!(!e.message().contains("acme"), "{}", e.message());
+        assert!(e.message().contains("18 characters"), "{}", e.message());
+    }
+
+    #[test]
+    fn header_values_must_be_printable_ascii() {
+        assert!(header_safe(&"AK-123_x".into(), "accessKey", "AccessKey").is_ok());
+        for (bad, why) in [
+            ("sk-\u{e9}t\u{e9}", "non-ASCII"),
+            ("sk-1\n", "control character"),
+            ("sk 1", "a space"),
+        ] {
+            let e = header_safe(&bad.into(), "secretKey", "SecretKey").unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidOptions);
+            assert!(e.message().contains(why), "{}", e.message());
+            assert!(
+                e.message().contains("SecretKey HTTP header"),
+                "{}",
+                e.message()
+            );
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub(super) const SPEC: Spec = Spec {
     name: "PuppetVendors",
     production_url: "https://api.puppetvendors.com/v2",
     staging_url: "https://staging-api.puppetvendors.com",
+    credential_vars: &["PUPPETVENDORS_API_KEY"],
     build,
 };
 
@@ -95,10 +96,6 @@ impl Provider for PuppetVendors {
         "Check apiKey (PUPPETVENDORS_API_KEY): it must not be revoked, the shop must be active, and shopDomain, if given, must be one the key is valid for."
     }
 
-    fn secrets(&self) -> Vec<&SecretString> {
-        vec![&self.api_key]
-    }
-
     fn authenticate_request(&self) -> HttpRequest {
         let url = self
             .base_url
@@ -110,7 +107,7 @@ impl Provider for PuppetVendors {
             body.insert("shopDomain".into(), domain.clone().into());
         }
         let bytes = serde_json::to_vec(&body).expect("a map of strings serializes");
-        HttpRequest::post_json(url, bytes)
+        HttpRequest::post_json(url, bytes).secret_in_body(self.api_key.clone())
     }
 
     fn refresh_request(&self, current: &Session) -> Option<HttpRequest> {

@@ -3,7 +3,7 @@
 //! `expiryTime` is an HTTP-date. Tokens travel as `Authorization: Bearer`. No refresh endpoint:
 //! a new token means a new exchange.
 
-use super::{json_type, token_field, Config, Provider, Spec, TokenHeader};
+use super::{header_safe, json_type, token_field, Config, Provider, Spec, TokenHeader};
 use crate::expiry::{jwt_exp_ms, parse_http_date_ms, resolve_expiry};
 use crate::{Error, Header, HttpRequest, Session, SessionMetadata, Timing};
 use base64::engine::general_purpose::STANDARD;
@@ -17,6 +17,7 @@ pub(super) const SPEC: Spec = Spec {
     name: "Vendy",
     production_url: "https://api.vendy.money",
     staging_url: "https://api.staging.vendy.money",
+    credential_vars: &["VENDY_ACCESS_KEY", "VENDY_SECRET_KEY"],
     build,
 };
 
@@ -53,7 +54,15 @@ fn build(config: Config<'_>) -> Result<Box<dyn Provider>, Error> {
                 "give Vendy either accessKey/secretKey or username/password (legacy), not both",
             ));
         }
-        match (raw.username.clone(), raw.password.clone()) {
+        let username = config.option_secret(&raw.username, "username")?;
+        let password = config.option_secret(&raw.password, "password")?;
+        match (username, password) {
+            // HTTP Basic splits user and password at the first ':' (RFC 7617).
+            (Some(username), Some(_)) if username.expose_secret().contains(':') => {
+                return Err(Error::invalid_options(
+                    "username must not contain ':' (HTTP Basic would split the login there); it is the registered e-mail",
+                ))
+            }
             (Some(username), Some(password)) => Credentials::Password { username, password },
             _ => {
                 return Err(Error::invalid_options(
@@ -65,10 +74,14 @@ fn build(config: Config<'_>) -> Result<Box<dyn Provider>, Error> {
         let access = config.secret(&raw.access_key, "accessKey", "VENDY_ACCESS_KEY")?;
         let secret = config.secret(&raw.secret_key, "secretKey", "VENDY_SECRET_KEY")?;
         match (access, secret) {
-            (Some(access_key), Some(secret_key)) => Credentials::Keys {
-                access_key,
-                secret_key,
-            },
+            (Some(access_key), Some(secret_key)) => {
+                header_safe(&access_key, "accessKey (or VENDY_ACCESS_KEY)", "AccessKey")?;
+                header_safe(&secret_key, "secretKey (or VENDY_SECRET_KEY)", "SecretKey")?;
+                Credentials::Keys {
+                    access_key,
+                    secret_key,
+                }
+            }
             (access, _) => {
                 let missing = if access.is_none() {
                     "accessKey"
@@ -104,16 +117,6 @@ impl Provider for Vendy {
         match self.credentials {
             Credentials::Keys { .. } => "Check accessKey and secretKey (VENDY_ACCESS_KEY / VENDY_SECRET_KEY) against the dashboard's Settings > API page, and that the account is activated.",
             Credentials::Password { .. } => "Check username (the registered e-mail) and password, and that the account is activated.",
-        }
-    }
-
-    fn secrets(&self) -> Vec<&SecretString> {
-        match &self.credentials {
-            Credentials::Keys {
-                access_key,
-                secret_key,
-            } => vec![access_key, secret_key],
-            Credentials::Password { username, password } => vec![username, password],
         }
     }
 
@@ -251,6 +254,86 @@ mod tests {
             auth.value(),
             format!("Basic {}", STANDARD.encode("merchant@example.com:pw"))
         );
+    }
+
+    #[test]
+    fn an_echoed_basic_credential_is_scrubbed_in_every_form() {
+        let p = provider(
+            RawOptions {
+                username: Some("merchant@example.com".into()),
+                password: Some("pw-Secret-42".into()),
+                ..Default::default()
+            },
+            &|_| None,
+        )
+        .unwrap();
+        let b64 = STANDARD.encode("merchant@example.com:pw-Secret-42");
+        for echo in [
+            format!("got Authorization: Basic {b64}"),
+            format!("got {}", b64.replace('=', "%3D")),
+            "got merchant%40example.com%3Apw-Secret-42".to_owned(),
+        ] {
+            let body = serde_json::json!({ "message": echo }).to_string();
+            let e = p
+                .parse_response(&HttpResponse::new(401, body), &Timing::at(NOW))
+                .unwrap_err();
+            let shown = format!("{} | {:?}", e.message(), e.vendor_message());
+            for leak in [b64.trim_end_matches('='), "pw-Secret-42", "merchant"] {
+                assert!(!shown.contains(leak), "{leak} in {shown}");
+            }
+            assert!(shown.contains("[redacted]"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn the_legacy_login_refuses_empty_values_and_a_colon_in_the_username() {
+        for (username, password, why) in [
+            ("", "pw", "username is empty"),
+            ("merchant@example.com", "", "password is empty"),
+            ("merchant@example.com", "   ", "password is empty"),
+            ("a:b@example.com", "pw", "must not contain ':'"),
+        ] {
+            let e = provider(
+                RawOptions {
+                    username: Some(username.into()),
+                    password: Some(password.into()),
+                    ..Default::default()
+                },
+                &|_| None,
+            )
+            .unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidOptions);
+            assert!(e.message().contains(why), "{}", e.message());
+        }
+    }
+
+    #[test]
+    fn keys_that_cannot_travel_in_a_header_are_refused_before_any_request() {
+        let env = |name: &str| (name == "VENDY_SECRET_KEY").then(|| "SK-caf\u{e9}".to_owned());
+        let e = provider(
+            RawOptions {
+                access_key: Some("AK-1234".into()),
+                ..Default::default()
+            },
+            &env,
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidOptions);
+        assert!(
+            e.message().contains("VENDY_SECRET_KEY") && e.message().contains("non-ASCII"),
+            "{}",
+            e.message()
+        );
+        // A legacy login travels base64-encoded, so a UTF-8 password is fine there.
+        assert!(provider(
+            RawOptions {
+                username: Some("m\u{fc}ller@example.com".into()),
+                password: Some("p\u{e4}ss".into()),
+                ..Default::default()
+            },
+            &|_| None,
+        )
+        .is_ok());
     }
 
     #[test]
