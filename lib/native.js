@@ -69,7 +69,13 @@ async function exchange(native, background) {
  */
 function ownOutcome(outcome) {
   const own = (key) => (Object.hasOwn(outcome, key) ? outcome[key] : undefined)
-  return { session: own('session'), freshUntil: own('freshUntil'), error: own('error'), action: own('action'), until: own('until') }
+  return {
+    session: own('session'),
+    freshUntil: own('freshUntil'),
+    error: own('error'),
+    action: own('action'),
+    until: own('until'),
+  }
 }
 
 /** One exchange as a Session, or a VendorAuthError. */
@@ -77,7 +83,6 @@ async function sessionFrom(native) {
   const outcome = await exchange(native, false)
   if (outcome.error) throw fromNative(outcome.error)
   return new Session(outcome.session)
-}
 }
 
 /** `authenticate()`: one exchange, with an optional AbortSignal. */
