@@ -9,7 +9,13 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/** Holds credentials and performs exchanges for one `AuthClient` (or one `authenticate()` call). */
+/**
+ * Holds credentials and performs exchanges for one `AuthClient` (or one `authenticate()` call).
+ *
+ * Missing credentials do not fail construction (a module-level client in a build without
+ * secrets): the client stays *pending* until `resolve(env)` finds them at first use; every other
+ * bad option throws at once.
+ */
 export declare class NativeClient {
   /**
    * Validate options (reading unset credentials from `env`, normally `process.env`) before
@@ -18,9 +24,17 @@ export declare class NativeClient {
    * the process alive).
    */
   constructor(options: NativeOptions, env: object, log?: ((arg: string) => void) | undefined | null)
+  /** Whether the credentials are still to be found (see `resolve`). */
+  get pending(): boolean
+  /**
+   * Look for the missing credentials again in `env` (at first use). Returns the error that
+   * still stands (`INVALID_OPTIONS` naming the options and variables), or nothing once the
+   * client is ready.
+   */
+  resolve(env: object): NativeError | null
   /**
    * What to do now, for a caller off the hot path (no I/O; a short lock that no exchange
-   * holds while it waits on the network).
+   * holds while it waits on the network). A pending client always needs an exchange.
    */
   plan(): NativePlan
   /** The provider id. */

@@ -156,7 +156,6 @@ test('an expired initialSession is skipped (the first call exchanges); a malform
   assert.notEqual((await expired.authHeader())['x-access-token'], kept.token)
   assert.equal(mock.count('pv.authenticate'), 2)
   const cases = [
-    [null, /must be an object/],
     ['tok', /must be an object/],
     [{ expiresAt: Date.now() + 60_000 }, /needs a token/],
     [{ token: kept.token }, /needs expiresAt/],

@@ -14,7 +14,7 @@
 
 const { inspect } = require('node:util')
 const { VendorAuthError, fromNative } = require('./errors')
-const { createNative, exchange, ownOutcome } = require('./native')
+const { createNative, exchange, ownOutcome, ready } = require('./native')
 const { checkSignal } = require('./options')
 const { Session } = require('./session')
 const { authFetch } = require('./fetch')
@@ -245,7 +245,7 @@ class AuthClient {
       this.#log('initialSession has expired: the first call exchanges')
       return
     }
-    const outcome = ownOutcome(this.#native.adopt(seed))
+    const outcome = ready(this.#native) ?? ownOutcome(this.#native.adopt(seed))
     if (outcome.error) throw fromNative(outcome.error)
     this.#install(outcome)
     this.#log('started from initialSession')

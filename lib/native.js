@@ -57,6 +57,8 @@ function envSnapshot() {
  * while it runs.
  */
 async function exchange(native, background) {
+  const missing = ready(native)
+  if (missing !== undefined) return missing
   const outcome = background
     ? await new Promise((resolve) => native.exchangeInBackground(resolve))
     : await native.exchange()
@@ -76,6 +78,16 @@ function ownOutcome(outcome) {
     action: own('action'),
     until: own('until'),
   }
+}
+
+/**
+ * A client created without credentials (a build without secrets) looks for them again at first
+ * use; the outcome `{ error }` (INVALID_OPTIONS naming the variables) while they are still missing.
+ */
+function ready(native) {
+  if (!native.pending) return undefined
+  const error = native.resolve(envSnapshot())
+  return error ? ownOutcome({ error }) : undefined
 }
 
 /** One exchange as a Session, or a VendorAuthError. */
@@ -165,4 +177,4 @@ function loadBinding() {
   }
 }
 
-module.exports = { authenticate, createNative, exchange, ownOutcome }
+module.exports = { authenticate, createNative, exchange, ownOutcome, ready }

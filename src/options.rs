@@ -27,7 +27,7 @@ pub const KNOWN_OPTIONS: &[&str] = &[
 ];
 
 /// Options as received. Credentials are secrets from the moment they exist in Rust.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct RawOptions {
     pub provider: Option<String>,
     pub access_key: Option<SecretString>,

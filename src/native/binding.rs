@@ -13,7 +13,7 @@ use napi::bindgen_prelude::{Env, Function, JsObjectValue, Object};
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi_derive::napi;
 use secrecy::{ExposeSecret, SecretString};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Options as JS passes them (see `lib/index.d.ts` for their documentation).
 #[napi(object)]
@@ -181,9 +181,21 @@ impl AsRef<str> for ErrorCode {
 }
 
 /// Holds credentials and performs exchanges for one `AuthClient` (or one `authenticate()` call).
+///
+/// Missing credentials do not fail construction (a module-level client in a build without
+/// secrets): the client stays *pending* until `resolve(env)` finds them at first use; every other
+/// bad option throws at once.
 #[napi]
 pub struct NativeClient {
-    inner: Arc<Client>,
+    provider: &'static str,
+    client: OnceLock<Arc<Client>>,
+    pending: Mutex<Option<Pending>>,
+}
+
+struct Pending {
+    raw: RawOptions,
+    log: Option<LogSink>,
+    error: Error,
 }
 
 #[napi]
@@ -199,7 +211,7 @@ impl NativeClient {
         log: Option<Function<String, ()>>,
     ) -> napi::Result<Self, ErrorCode> {
         let lookup = |name: &str| env.get::<String>(name).ok().flatten();
-        let options = Options::resolve(options.into(), &lookup).map_err(throw)?;
+        let raw = RawOptions::from(options);
         let log: Option<LogSink> = match log {
             Some(log) => {
                 let log = log
@@ -213,29 +225,79 @@ impl NativeClient {
             }
             None => None,
         };
-        let inner = Client::new(options, log).map_err(throw)?;
-        Ok(Self {
-            inner: Arc::new(inner),
-        })
+        let this = match Options::resolve(raw.clone(), &lookup) {
+            Ok(options) => {
+                let provider = options.provider.id();
+                let client = Client::new(options, log).map_err(throw)?;
+                Self {
+                    provider,
+                    client: OnceLock::from(Arc::new(client)),
+                    pending: Mutex::new(None),
+                }
+            }
+            Err(error) if error.is_missing_credentials() => Self {
+                provider: provider_id(&raw).map_err(throw)?,
+                client: OnceLock::new(),
+                pending: Mutex::new(Some(Pending { raw, log, error })),
+            },
+            Err(error) => return Err(throw(error)),
+        };
+        Ok(this)
+    }
+
+    /// Whether the credentials are still to be found (see `resolve`).
+    #[napi(getter)]
+    pub fn pending(&self) -> bool {
+        self.client.get().is_none()
+    }
+
+    /// Look for the missing credentials again in `env` (at first use). Returns the error that
+    /// still stands (`INVALID_OPTIONS` naming the options and variables), or nothing once the
+    /// client is ready.
+    #[napi]
+    pub fn resolve(&self, env: Object) -> Option<NativeError> {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let state = pending.as_mut()?;
+        let lookup = |name: &str| env.get::<String>(name).ok().flatten();
+        let result = Options::resolve(state.raw.clone(), &lookup)
+            .and_then(|o| Client::new(o, state.log.take()));
+        match result {
+            Ok(client) => {
+                let _ = self.client.set(Arc::new(client));
+                *pending = None;
+                None
+            }
+            Err(error) => {
+                state.error = error.clone();
+                Some(error.into())
+            }
+        }
     }
 
     /// What to do now, for a caller off the hot path (no I/O; a short lock that no exchange
-    /// holds while it waits on the network).
+    /// holds while it waits on the network). A pending client always needs an exchange.
     #[napi]
     pub fn plan(&self) -> NativePlan {
-        self.inner.plan(now_ms()).into()
+        match self.client.get() {
+            Some(client) => client.plan(now_ms()).into(),
+            None => Plan::Exchange.into(),
+        }
     }
 
     /// The provider id.
     #[napi(getter)]
     pub fn provider(&self) -> String {
-        self.inner.options().provider.id().into()
+        self.provider.into()
     }
 
     /// Take a kept session as the current one (checked like a vendor's answer); the outcome's
     /// error is `INVALID_OPTIONS` when it cannot be used.
     #[napi]
     pub fn adopt(&self, seed: NativeSeed) -> NativeOutcome {
+        let client = match self.ready() {
+            Ok(client) => client,
+            Err(error) => return outcome(Err(error)),
+        };
         let metadata = SessionMetadata {
             scope: seed.scope,
             permissions: seed.permissions,
@@ -248,13 +310,16 @@ impl NativeClient {
         } else {
             0
         };
-        outcome(self.inner.adopt(seed.token.into(), expires_at, metadata))
+        outcome(client.adopt(seed.token.into(), expires_at, metadata))
     }
 
     /// Get a new session, with the full retry policy (callers are waiting for it).
     #[napi]
     pub async fn exchange(&self) -> NativeOutcome {
-        run(Arc::clone(&self.inner), Mode::Foreground).await
+        match self.ready() {
+            Ok(client) => run(client, Mode::Foreground).await,
+            Err(error) => outcome(Err(error)),
+        }
     }
 
     /// Refresh ahead of expiry: one attempt, reported to `done`. Unlike a promise, this does not
@@ -266,9 +331,12 @@ impl NativeClient {
             .build_threadsafe_function::<NativeOutcome>()
             .weak::<true>()
             .build()?;
-        let inner = Arc::clone(&self.inner);
+        let client = self.ready();
         napi::bindgen_prelude::spawn(async move {
-            let outcome = run(inner, Mode::Background).await;
+            let outcome = match client {
+                Ok(client) => run(client, Mode::Background).await,
+                Err(error) => outcome(Err(error)),
+            };
             // If the environment is gone (process exiting), there is nobody left to tell.
             done.call(outcome, ThreadsafeFunctionCallMode::NonBlocking);
         });
@@ -279,14 +347,43 @@ impl NativeClient {
     /// refusal cool-down.
     #[napi]
     pub fn invalidate(&self) {
-        self.inner.invalidate();
+        if let Some(client) = self.client.get() {
+            client.invalidate();
+        }
     }
 
     /// End in-flight exchanges with `CLOSED` and refuse new ones.
     #[napi]
     pub fn close(&self) {
-        self.inner.close();
+        match self.client.get() {
+            Some(client) => client.close(),
+            // Never resolved: nothing in flight, and nothing may start.
+            None => {
+                let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(state) = pending.as_mut() {
+                    state.error = Client::closed_error(self.provider);
+                }
+            }
+        }
     }
+
+    /// The ready client, or the error that stands (missing credentials, or closed).
+    fn ready(&self) -> Result<Arc<Client>, Error> {
+        if let Some(client) = self.client.get() {
+            return Ok(Arc::clone(client));
+        }
+        let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        Err(pending
+            .as_ref()
+            .map(|state| state.error.clone())
+            .unwrap_or_else(|| Client::closed_error(self.provider)))
+    }
+}
+
+/// The provider id of options whose only fault is missing credentials (so the provider is valid).
+fn provider_id(raw: &RawOptions) -> Result<&'static str, Error> {
+    let name = raw.provider.as_deref().unwrap_or_default();
+    crate::provider::find(name).map(|spec| spec.id)
 }
 
 async fn run(client: Arc<Client>, mode: Mode) -> NativeOutcome {

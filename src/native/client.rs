@@ -43,10 +43,6 @@ impl Client {
         })
     }
 
-    pub fn options(&self) -> &Options {
-        &self.options
-    }
-
     /// What a caller off the hot path should do at `now_ms` (the core's decision).
     pub fn plan(&self, now_ms: u64) -> Plan {
         self.lifecycle().plan(now_ms)
@@ -84,7 +80,7 @@ impl Client {
         let provider = self.options.provider.id();
         let mut closed = self.closed.subscribe();
         if *closed.borrow() {
-            return Err(closed_error(provider));
+            return Err(Self::closed_error(provider));
         }
         let started = now_ms();
         let current = self.lifecycle().refreshable(started).cloned();
@@ -98,7 +94,7 @@ impl Client {
                 ErrorCode::Timeout,
                 format!("no token within exchangeTimeoutMs = {budget} ms (all attempts and waits; timeoutMs bounds each attempt)"),
             ).with_provider(provider))),
-            _ = closed.wait_for(|closed| *closed) => return Err(closed_error(provider)),
+            _ = closed.wait_for(|closed| *closed) => return Err(Self::closed_error(provider)),
         };
         let now = now_ms();
         let mut lifecycle = self.lifecycle();
@@ -201,12 +197,15 @@ impl Client {
     }
 }
 
-fn closed_error(provider: &'static str) -> Error {
-    Error::new(
-        ErrorCode::Closed,
-        "the client was closed; create a new one to get tokens again",
-    )
-    .with_provider(provider)
+impl Client {
+    /// The error of a call on a closed client.
+    pub fn closed_error(provider: &'static str) -> Error {
+        Error::new(
+            ErrorCode::Closed,
+            "the client was closed; create a new one to get tokens again",
+        )
+        .with_provider(provider)
+    }
 }
 
 /// Milliseconds since the Unix epoch (wall clock: expiries are wall-clock times).

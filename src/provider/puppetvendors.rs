@@ -46,7 +46,7 @@ fn build(config: Config<'_>) -> Result<Box<dyn Provider>, Error> {
     let api_key = config
         .secret(&raw.api_key, "apiKey", "PUPPETVENDORS_API_KEY")?
         .ok_or_else(|| {
-            Error::invalid_options(
+            Error::missing_credentials(
                 "PuppetVendors needs apiKey (a 'vk_…' key): pass it as an option or set PUPPETVENDORS_API_KEY",
             )
         })?;

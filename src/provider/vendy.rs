@@ -88,7 +88,7 @@ fn build(config: Config<'_>) -> Result<Box<dyn Provider>, Error> {
                 } else {
                     "secretKey"
                 };
-                return Err(Error::invalid_options(format!(
+                return Err(Error::missing_credentials(format!(
                     "Vendy needs accessKey and secretKey: {missing} is missing (pass it as an option or set VENDY_ACCESS_KEY / VENDY_SECRET_KEY)"
                 )));
             }
