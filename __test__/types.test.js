@@ -25,10 +25,13 @@ const CONFIGS = fs
   .sort()
 
 test('there is a config per lib setup', () => {
-  assert.deepEqual(
-    CONFIGS.map((file) => file.slice('tsconfig.'.length, -'.json'.length)).sort(),
-    ['bare', 'dom', 'esnext', 'node', 'node-esnext'],
-  )
+  assert.deepEqual(CONFIGS.map((file) => file.slice('tsconfig.'.length, -'.json'.length)).sort(), [
+    'bare',
+    'dom',
+    'esnext',
+    'node',
+    'node-esnext',
+  ])
 })
 
 for (const config of CONFIGS) {

@@ -30,8 +30,7 @@ export interface VendorAuthModuleExtras {
 
 /** `forRootAsync()`: client options from a factory that may inject providers and be async. */
 export interface VendorAuthModuleAsyncOptions<P extends Provider = Provider>
-  extends Pick<ModuleMetadata, 'imports'>,
-    VendorAuthModuleExtras {
+  extends Pick<ModuleMetadata, 'imports'>, VendorAuthModuleExtras {
   useFactory: (...deps: any[]) => ClientOptions<P> | Promise<ClientOptions<P>>
   /** Providers passed to `useFactory`, in order. */
   inject?: FactoryProvider['inject']
