@@ -35,15 +35,12 @@ test.after(async () => {
 
 /** Runs the CLI with `env` over an environment without credentials, proxies or DEBUG. */
 async function cli(args, env = {}) {
+  // runNode() merges this into process.env; an undefined value removes the variable.
   const base = { ...NO_CREDENTIALS, DEBUG: undefined, HTTPS_PROXY: undefined, https_proxy: undefined }
-  const merged = { ...base, ...env }
-  const childEnv = { ...process.env }
-  for (const [name, value] of Object.entries(merged)) {
-    if (value === undefined) delete childEnv[name]
-    else childEnv[name] = value
-  }
-  delete childEnv.NODE_TEST_CONTEXT
-  const run = await runNode([BIN, ...args], { env: childEnv, timeoutMs: 20_000 })
+  const run = await runNode([BIN, ...args], {
+    env: { ...base, NODE_TEST_CONTEXT: undefined, ...env },
+    timeoutMs: 20_000,
+  })
   return { ...run, output: run.stdout + run.stderr }
 }
 
