@@ -6,6 +6,67 @@
 /** Vendors the library knows. */
 export type Provider = 'vendy' | 'puppetvendors'
 
+/** The header each vendor reads its token from, as `authHeader()` returns it. */
+export interface ProviderHeaders {
+  vendy: { Authorization: string }
+  puppetvendors: { 'x-access-token': string }
+}
+
+/**
+ * The header object for provider `P`: `{ Authorization: 'Bearer …' }` (Vendy) or
+ * `{ 'x-access-token': '…' }` (PuppetVendors); for `Provider` itself, either.
+ */
+export type AuthHeader<P extends Provider = Provider> = Readonly<ProviderHeaders[P]>
+
+/** `'Authorization'` (Vendy) or `'x-access-token'` (PuppetVendors). */
+export type HeaderName<P extends Provider = Provider> = { [K in Provider]: keyof ProviderHeaders[K] }[P]
+
+// These types need neither @types/node nor the DOM lib nor `esnext.disposable`: each global is
+// taken from whatever declares it in the consumer's program, else the part vendor-auth uses.
+
+/** A global class's instance type where the consumer's libs declare it, else `Fallback`. */
+type GlobalInstance<Name extends string, Fallback> =
+  typeof globalThis extends Record<Name, { prototype: infer T }> ? T : Fallback
+
+/** `AbortSignal`, or what vendor-auth reads of one. */
+type AbortSignalLike = GlobalInstance<
+  'AbortSignal',
+  {
+    readonly aborted: boolean
+    readonly reason: unknown
+    addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void
+    removeEventListener(type: 'abort', listener: () => void): void
+  }
+>
+
+/** `Headers`, or what vendor-auth reads of one. */
+type HeadersLike = GlobalInstance<'Headers', { get(name: string): string | null; has(name: string): boolean }>
+
+/** `Response`, or its commonly used part. */
+type ResponseLike = GlobalInstance<
+  'Response',
+  {
+    readonly status: number
+    readonly ok: boolean
+    readonly headers: HeadersLike
+    json(): Promise<unknown>
+    text(): Promise<string>
+  }
+>
+
+/** The parameters of the global `fetch`, or their commonly used part. */
+type FetchParameters = typeof globalThis extends { fetch: (...args: infer A) => unknown }
+  ? A
+  : [
+      input: string | { readonly href: string },
+      init?: { method?: string; headers?: Record<string, string>; body?: unknown; signal?: AbortSignalLike },
+    ]
+
+/** `[Symbol.dispose](): void` where the consumer's libs know `Symbol.dispose`, else nothing. */
+type DisposableMember = SymbolConstructor extends { readonly dispose: infer S extends symbol }
+  ? { [K in S]: () => void }
+  : {}
+
 /** Stable error codes (`VendorAuthError#code`). */
 export type ErrorCode =
   | 'INVALID_OPTIONS'
@@ -28,9 +89,9 @@ export declare const ErrorCodes: Readonly<{ [K in ErrorCode]: K }>
 /** Receives one debug line (never holding a secret). */
 export type Logger = ((line: string) => void) | { debug(line: string): void }
 
-export interface AuthenticateOptions {
-  /** Which vendor. */
-  provider: Provider
+export interface AuthenticateOptions<P extends Provider = Provider> {
+  /** Which vendor; a literal (`'vendy'`) narrows the header and session types to it. */
+  provider: P
   /** Vendy access key (printable ASCII: it travels as a header value). Default: env `VENDY_ACCESS_KEY`. */
   accessKey?: string
   /** Vendy secret key (printable ASCII: it travels as a header value). Default: env `VENDY_SECRET_KEY`. */
@@ -66,10 +127,10 @@ export interface AuthenticateOptions {
    */
   logger?: Logger
   /** Aborts the exchange (rejects with code `ABORTED`). `authenticate()` only. */
-  signal?: AbortSignal
+  signal?: AbortSignalLike
 }
 
-export interface ClientOptions extends Omit<AuthenticateOptions, 'signal'> {
+export interface ClientOptions<P extends Provider = Provider> extends Omit<AuthenticateOptions<P>, 'signal'> {
   /**
    * How long before expiry a background refresh starts. Default 300000 (5 minutes); at most half
    * the token's lifetime.
@@ -81,15 +142,15 @@ export interface ClientOptions extends Omit<AuthenticateOptions, 'signal'> {
    * exchange. Checked like a vendor's answer (`INVALID_OPTIONS` if malformed); an expired one is
    * skipped and the first call exchanges.
    */
-  initialSession?: Session | KeptSession
+  initialSession?: Session<P> | KeptSession<P>
 }
 
 /** The fields of a kept session that `initialSession` needs (plus optional metadata). */
-export interface KeptSession {
+export interface KeptSession<P extends Provider = Provider> {
   token: string
   /** Milliseconds since the epoch. */
   expiresAt: number
-  provider?: Provider
+  provider?: P
   scope?: string
   permissions?: string[]
   shopDomain?: string
@@ -98,27 +159,27 @@ export interface KeptSession {
 }
 
 /** Client events and what their listeners receive. */
-export interface ClientEvents {
+export interface ClientEvents<P extends Provider = Provider> {
   /** A new token (redacted when printed). */
-  refresh: Session
+  refresh: Session<P>
   /** A failed exchange, foreground or background. Without a listener it is dropped. */
   error: VendorAuthError
 }
 
 /** A token from one exchange. `inspect`/`JSON.stringify` show only a prefix of the token. */
-export declare class Session {
+export declare class Session<P extends Provider = Provider> {
   private constructor()
-  readonly provider: Provider
+  readonly provider: P
   /** The token (read it only to send it to the vendor). */
   readonly token: string
   /** Expiry in ms since the epoch: the earlier of the vendor's statement and the JWT `exp`. */
   readonly expiresAt: number
   /** `'Authorization'` (Vendy) or `'x-access-token'` (PuppetVendors). */
-  readonly headerName: 'Authorization' | 'x-access-token'
+  readonly headerName: HeaderName<P>
   /** `'Bearer <token>'` (Vendy) or the bare token (PuppetVendors). */
   readonly headerValue: string
-  /** `{ [headerName]: headerValue }`. */
-  readonly headers: Record<string, string>
+  /** `{ [headerName]: headerValue }` (a new object each time). */
+  readonly headers: ProviderHeaders[P]
   readonly scope?: string
   readonly permissions?: string[]
   readonly shopDomain?: string
@@ -144,7 +205,7 @@ export declare class VendorAuthError extends Error {
 }
 
 /** One exchange: keys for a token. Rejects with `VendorAuthError`. */
-export declare function authenticate(options: AuthenticateOptions): Promise<Session>
+export declare function authenticate<P extends Provider>(options: AuthenticateOptions<P>): Promise<Session<P>>
 
 /** Options of one call on a client. */
 export interface CallOptions {
@@ -152,20 +213,24 @@ export interface CallOptions {
    * Rejects this call with code `ABORTED` when the signal fires (e.g. `AbortSignal.timeout(300)`);
    * an exchange other callers wait for goes on.
    */
-  signal?: AbortSignal
+  signal?: AbortSignalLike
 }
 
-/** Keeps a valid token: refreshes ahead of expiry, shares one in-flight request. */
-export declare class AuthClient {
-  constructor(options: ClientOptions)
-  readonly provider: Provider
+/**
+ * Keeps a valid token: refreshes ahead of expiry, shares one in-flight request. `P` is the
+ * provider, narrowed from a literal `provider` option.
+ */
+export declare class AuthClient<P extends Provider = Provider> {
+  constructor(options: ClientOptions<P>)
+  readonly provider: P
   /**
-   * `{ Authorization: 'Bearer …' }` or `{ 'x-access-token': '…' }`; a frozen object. Rejects at
-   * once (no request) while a rate limit or a refusal cool-down is remembered. Never throws.
+   * `{ Authorization: 'Bearer …' }` (Vendy) or `{ 'x-access-token': '…' }` (PuppetVendors); a
+   * frozen object. Rejects at once (no request) while a rate limit or a refusal cool-down is
+   * remembered. Never throws.
    */
-  authHeader(options?: CallOptions): Promise<Readonly<Record<string, string>>>
+  authHeader(options?: CallOptions): Promise<AuthHeader<P>>
   /** The current session. */
-  getSession(options?: CallOptions): Promise<Session>
+  getSession(options?: CallOptions): Promise<Session<P>>
   /**
    * Drop the cached token. Given the header object from `authHeader()` (or the token, a
    * `Headers`, or the header value) that the vendor's API refused, only if that is still the
@@ -173,29 +238,31 @@ export declare class AuthClient {
    * argument, whatever is current. Returns whether a token was dropped; also ends a cool-down
    * after refused credentials.
    */
-  invalidate(stale?: Readonly<Record<string, string>> | Headers | string): boolean
+  invalidate(stale?: AuthHeader<P> | Readonly<Record<string, string>> | HeadersLike | string): boolean
   /**
    * The global `fetch` with the auth header merged into the request's headers (the caller's
    * others kept). On a 401 it calls `invalidate(stale)` and retries once with the new token,
    * unless the body is a stream (then the 401 is returned as is). `https:` only (plain `http:`
    * only to localhost), so a token never travels in clear.
    */
-  fetch(input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]): Promise<Response>
+  fetch(...args: FetchParameters): Promise<ResponseLike>
   /**
    * Listen for `'refresh'` / `'error'`. Listeners that throw or reject are reported to the debug
    * logger and never break a call or the process.
    */
-  on<E extends keyof ClientEvents>(event: E, listener: (value: ClientEvents[E]) => unknown): this
+  on<E extends keyof ClientEvents<P>>(event: E, listener: (value: ClientEvents<P>[E]) => unknown): this
   /** Like `on`, for one event only. */
-  once<E extends keyof ClientEvents>(event: E, listener: (value: ClientEvents[E]) => unknown): this
+  once<E extends keyof ClientEvents<P>>(event: E, listener: (value: ClientEvents<P>[E]) => unknown): this
   /** Remove a listener. */
-  off<E extends keyof ClientEvents>(event: E, listener: (value: ClientEvents[E]) => unknown): this
+  off<E extends keyof ClientEvents<P>>(event: E, listener: (value: ClientEvents<P>[E]) => unknown): this
   /** Number of listeners of an event. */
-  listenerCount(event: keyof ClientEvents): number
+  listenerCount(event: keyof ClientEvents<P>): number
   /** Stop; later calls reject with `CLOSED`. */
   close(): void
-  [Symbol.dispose](): void
 }
 
-/** Same as `new AuthClient(options)`. */
-export declare function createClient(options: ClientOptions): AuthClient
+/** `using client = createClient(…)` closes it at the end of the scope (where `Symbol.dispose` exists). */
+export interface AuthClient<P extends Provider = Provider> extends DisposableMember {}
+
+/** Same as `new AuthClient(options)`; `createClient({ provider: 'vendy' })` is an `AuthClient<'vendy'>`. */
+export declare function createClient<P extends Provider>(options: ClientOptions<P>): AuthClient<P>

@@ -129,11 +129,13 @@ function abortError(signal, provider) {
 
 /**
  * The generated loader, or a VendorAuthError (code UNSUPPORTED_PLATFORM) that names this platform,
- * the package that should have carried its binary, and what to do; the loader's error is `cause`.
+ * the package that should have carried its binary, and what to do (inside a bundle: the bundler
+ * setting to change); the loader's error is `cause`.
  */
 function loadBinding() {
+  let loaded
   try {
-    return require('../binding.js')
+    loaded = require('../binding.js')
   } catch (error) {
     // A binary that loaded but refused a browser-like context at init: binding.js keeps only the
     // messages of its load errors, so the refusal is found by its message.
@@ -142,6 +144,9 @@ function loadBinding() {
         throw new VendorAuthError('SERVER_ONLY', e.message, { cause: error })
       }
     }
+    // Bundled (esbuild, webpack, Next.js): the addon the bundler emitted, or the setting to change.
+    const bundled = require('./bundled').fromBundle(error)
+    if (bundled !== undefined) return bundled
     const { platform, arch } = process
     let libc = ''
     if (platform === 'linux') {
@@ -175,6 +180,9 @@ function loadBinding() {
       "The loader's error is in `cause`."
     throw new VendorAuthError('UNSUPPORTED_PLATFORM', message, { cause: error })
   }
+  if (loaded && typeof loaded.knownOptions === 'function') return loaded
+  // A bundler's loader returned something else than the addon (see bundled.js).
+  return require('./bundled').fromBundle(undefined, loaded)
 }
 
 module.exports = { authenticate, createNative, exchange, ownOutcome, ready }

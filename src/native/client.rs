@@ -23,7 +23,7 @@ pub type LogSink = Box<dyn Fn(String) + Send + Sync>;
 
 pub struct Client {
     options: Options,
-    http: reqwest::Client,
+    http: transport::Http,
     /// Held only to read or update the policy state: never across a request.
     lifecycle: Mutex<Lifecycle>,
     closed: watch::Sender<bool>,
@@ -33,6 +33,9 @@ pub struct Client {
 impl Client {
     pub fn new(options: Options, log: Option<LogSink>) -> Result<Self, Error> {
         let http = transport::client_for(options.ca_cert.as_deref())?;
+        if let (Some(log), Some(why)) = (&log, http.extra_ca_ignored()) {
+            log(format!("{} {why}", options.provider.id()));
+        }
         let lifecycle = Mutex::new(Lifecycle::new(options.refresh_window_ms));
         Ok(Self {
             options,
