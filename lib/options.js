@@ -6,7 +6,7 @@
 const { VendorAuthError } = require('./errors')
 
 const NUMBER_OPTIONS = new Set(['timeoutMs', 'exchangeTimeoutMs', 'maxRetries', 'maxRetryDelayMs', 'refreshWindowMs'])
-const JS_ONLY_OPTIONS = ['logger', 'signal', 'initialSession']
+const JS_ONLY_OPTIONS = ['logger', 'signal', 'initialSession', 'tokenStore', 'storeTimeoutMs']
 
 function invalid(message) {
   return new VendorAuthError('INVALID_OPTIONS', message)
@@ -40,6 +40,8 @@ function prepareOptions(options, nativeKeys) {
     logger: makeLogger(options.logger),
     signal: checkSignal(options.signal),
     initialSession: Object.hasOwn(options, 'initialSession') ? options.initialSession : undefined,
+    tokenStore: Object.hasOwn(options, 'tokenStore') && options.tokenStore != null ? options.tokenStore : undefined,
+    storeTimeoutMs: Object.hasOwn(options, 'storeTimeoutMs') ? options.storeTimeoutMs : undefined,
   }
 }
 
