@@ -23,7 +23,9 @@ pub type LogSink = Box<dyn Fn(String) + Send + Sync>;
 
 pub struct Client {
     options: Options,
-    http: reqwest::Client,
+    /// The HTTPS client (shared per `caCert`), set up on the first exchange: a client served
+    /// from `initialSession` or the shared store never pays for loading the platform's roots.
+    http: OnceLock<reqwest::Client>,
     /// Held only to read or update the policy state: never across a request.
     lifecycle: Mutex<Lifecycle>,
     closed: watch::Sender<bool>,
@@ -34,7 +36,9 @@ pub struct Client {
 
 impl Client {
     pub fn new(options: Options, log: Option<LogSink>) -> Result<Self, Error> {
-        let http = transport::client_for(options.ca_cert.as_deref())?;
+        // Checked now (before any I/O, as INVALID_OPTIONS); the client is built when first used.
+        transport::check_ca_cert(options.ca_cert.as_deref())?;
+        let http = OnceLock::new();
         let lifecycle = Mutex::new(Lifecycle::new(options.refresh_window_ms));
         Ok(Self {
             options,
@@ -198,7 +202,10 @@ impl Client {
             // The wall clock once; durations from the monotonic one.
             let sent_at = now_ms();
             let clock = Instant::now();
-            let outcome = transport::send(&self.http, &request, timeout, id).await;
+            let outcome = match self.http() {
+                Ok(http) => transport::send(http, &request, timeout, id).await,
+                Err(e) => Err(e),
+            };
             let elapsed = clock.elapsed().as_millis() as u64;
             let date = outcome.as_ref().ok().and_then(|res| res.header("date"));
             let timing = Timing::of_answer(sent_at, sent_at + elapsed, date);
@@ -243,6 +250,14 @@ impl Client {
                 Step::Failed(error) => return Err(error),
             }
         }
+    }
+
+    fn http(&self) -> Result<&reqwest::Client, Error> {
+        if let Some(http) = self.http.get() {
+            return Ok(http);
+        }
+        let http = transport::client_for(self.options.ca_cert.as_deref())?;
+        Ok(self.http.get_or_init(|| http))
     }
 
     fn log(&self, line: String) {

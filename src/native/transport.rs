@@ -34,6 +34,17 @@ pub fn client_for(ca_cert: Option<&str>) -> Result<reqwest::Client, Error> {
     Ok(client)
 }
 
+/// `caCert` as PEM certificates, or `INVALID_OPTIONS` (cheap: no client is built).
+pub fn check_ca_cert(ca_cert: Option<&str>) -> Result<(), Error> {
+    ca_cert.map_or(Ok(()), |pem| parse_ca_cert(pem).map(drop))
+}
+
+fn parse_ca_cert(pem: &str) -> Result<Vec<reqwest::Certificate>, Error> {
+    reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
+        Error::invalid_options(format!("caCert could not be read as PEM certificates: {e}"))
+    })
+}
+
 fn build_client(ca_cert: Option<&str>) -> Result<reqwest::Client, Error> {
     static CRYPTO: Once = Once::new();
     // reqwest is built with `rustls-no-provider`; ring is this addon's provider. An error here
@@ -47,10 +58,7 @@ fn build_client(ca_cert: Option<&str>) -> Result<reqwest::Client, Error> {
         .user_agent(concat!("vendor-auth/", env!("CARGO_PKG_VERSION")))
         .pool_idle_timeout(Duration::from_secs(90));
     if let Some(pem) = ca_cert {
-        let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
-            Error::invalid_options(format!("caCert could not be read as PEM certificates: {e}"))
-        })?;
-        builder = builder.tls_certs_merge(certs);
+        builder = builder.tls_certs_merge(parse_ca_cert(pem)?);
     }
     builder.build().map_err(|e| {
         Error::new(
