@@ -377,7 +377,9 @@ describe('a fleet of 8 processes on one store', () => {
     assert.equal(mock.count('pv.refresh'), 1)
     const finals = new Set(reports.map((r) => r.tokens[r.tokens.length - 1]))
     assert.equal(finals.size, 1, 'every process ends on the one refreshed token')
-    for (const r of reports) assert.equal(r.tokens.length, 2, JSON.stringify(r.tokens.length))
+    // The first token then the refreshed one (a process that started very late may see only the
+    // refreshed one).
+    for (const r of reports) assert.ok(r.tokens.length <= 2, `${r.tokens.length} tokens`)
   })
 
   it('the lock holder killed mid-exchange: another process finishes, with exactly one more exchange after the lock expires', async () => {
