@@ -4,7 +4,7 @@
 // bundler's "export 'createClient' was not found" that never says why.
 import './browser.js'
 
-export let authenticate, createClient, AuthClient, VendorAuthError, ErrorCodes, Session
+export let authenticate, createClient, AuthClient, VendorAuthError, ErrorCodes, Session, redisTokenStore
 export let startMockVendor, forkMockVendor, ENDPOINTS, MOCK_CREDENTIALS
 export let VendorAuthModule, VENDOR_AUTH_CLIENT
 export default undefined

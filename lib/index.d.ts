@@ -83,6 +83,7 @@ export type ErrorCode =
   | 'CLOSED'
   | 'ABORTED'
   | 'UNSUPPORTED_PLATFORM'
+  | 'STORE_UNAVAILABLE'
 
 export declare const ErrorCodes: Readonly<{ [K in ErrorCode]: K }>
 
@@ -143,7 +144,45 @@ export interface ClientOptions<P extends Provider = Provider> extends Omit<Authe
    * skipped and the first call exchanges.
    */
   initialSession?: Session<P> | KeptSession<P>
+  /**
+   * Share tokens across processes through this store (e.g. `redisTokenStore(redis)`): only one
+   * process exchanges or refreshes, the others read its sealed session. Opt-in; the hot path
+   * never calls it.
+   */
+  tokenStore?: TokenStore
+  /**
+   * Bound on each call to `tokenStore`; a slower, failed or throwing call means this process
+   * gets its own token (reported once as `'error'` `STORE_UNAVAILABLE`). Default 300.
+   */
+  storeTimeoutMs?: number
 }
+
+/**
+ * A shared store for tokens (sealed: values are opaque text). Keys come without a prefix; every
+ * method may return a value or a promise.
+ */
+export interface TokenStore {
+  /** The value under `key`, or null/undefined. */
+  get(key: string): Promise<string | null | undefined> | string | null | undefined
+  /** Keep `value` under `key` for `ttlMs` (replacing any). */
+  set(key: string, value: string, ttlMs: number): Promise<unknown> | unknown
+  /** Take the lock `key` for `owner` for `ttlMs` unless someone holds it; whether it was taken. */
+  lock(key: string, owner: string, ttlMs: number): Promise<boolean> | boolean
+  /** Release the lock `key` only if `owner` still holds it. */
+  release(key: string, owner: string): Promise<unknown> | unknown
+}
+
+/** Options of `redisTokenStore()`. */
+export interface RedisTokenStoreOptions {
+  /** Prefix of every key. Default `'vendor-auth:'`. */
+  keyPrefix?: string
+}
+
+/**
+ * A `TokenStore` over a connected node-redis (v4+) or ioredis client the application already
+ * has (both optional peer dependencies; neither is loaded by vendor-auth).
+ */
+export declare function redisTokenStore(client: object, options?: RedisTokenStoreOptions): TokenStore
 
 /** The fields of a kept session that `initialSession` needs (plus optional metadata). */
 export interface KeptSession<P extends Provider = Provider> {
@@ -162,7 +201,10 @@ export interface KeptSession<P extends Provider = Provider> {
 export interface ClientEvents<P extends Provider = Provider> {
   /** A new token (redacted when printed). */
   refresh: Session<P>
-  /** A failed exchange, foreground or background. Without a listener it is dropped. */
+  /**
+   * A failed exchange, foreground or background, or a `tokenStore` that stopped answering
+   * (`STORE_UNAVAILABLE`, once until it answers again). Without a listener it is dropped.
+   */
   error: VendorAuthError
 }
 

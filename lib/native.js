@@ -33,7 +33,8 @@ function createNative(options) {
     const code = OUR_CODES.has(error && error.code) ? error.code : 'INVALID_OPTIONS'
     throw new VendorAuthError(code, String(error && error.message))
   }
-  return { native, logger: prepared.logger, signal: prepared.signal, initialSession: prepared.initialSession }
+  const { signal, initialSession, tokenStore, storeTimeoutMs } = prepared
+  return { native, logger, signal, initialSession, tokenStore, storeTimeoutMs }
 }
 
 /**
@@ -99,13 +100,11 @@ async function sessionFrom(native) {
 
 /** `authenticate()`: one exchange, with an optional AbortSignal. */
 async function authenticate(options) {
-  const { native, signal, initialSession } = createNative(options)
-  if (initialSession !== undefined) {
+  const { native, signal, initialSession, tokenStore, storeTimeoutMs } = createNative(options)
+  for (const [name, value] of Object.entries({ initialSession, tokenStore, storeTimeoutMs })) {
+    if (value === undefined) continue
     native.close()
-    throw new VendorAuthError(
-      'INVALID_OPTIONS',
-      'initialSession is a createClient() option; authenticate() always exchanges',
-    )
+    throw new VendorAuthError('INVALID_OPTIONS', `${name} is a createClient() option; authenticate() always exchanges`)
   }
   if (!signal) return sessionFrom(native)
   if (signal.aborted) throw abortError(signal, native.provider)

@@ -12,7 +12,7 @@
 const { VendorAuthError } = require('./errors')
 
 const NUMBER_OPTIONS = new Set(['timeoutMs', 'exchangeTimeoutMs', 'maxRetries', 'maxRetryDelayMs', 'refreshWindowMs'])
-const JS_ONLY_OPTIONS = new Set(['logger', 'signal', 'initialSession'])
+const JS_ONLY_OPTIONS = new Set(['logger', 'signal', 'initialSession', 'tokenStore', 'storeTimeoutMs'])
 
 function invalid(message, cause) {
   return new VendorAuthError('INVALID_OPTIONS', message, cause === undefined ? {} : { cause })
@@ -77,6 +77,8 @@ function prepare(options, nativeKeys) {
     logger: makeLogger(jsOnly.logger),
     signal: checkSignal(jsOnly.signal),
     initialSession: jsOnly.initialSession,
+    tokenStore: jsOnly.tokenStore,
+    storeTimeoutMs: jsOnly.storeTimeoutMs,
   }
 }
 

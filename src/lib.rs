@@ -18,6 +18,7 @@ pub mod provider;
 mod redact;
 mod retry;
 mod session;
+mod store;
 
 #[cfg(feature = "native")]
 mod native;
@@ -32,3 +33,4 @@ pub use provider::{Provider, TokenHeader};
 pub use redact::{scrub, token_preview};
 pub use retry::{parse_retry_after_ms, RetryPolicy};
 pub use session::{Session, SessionMetadata};
+pub use store::{SharedRateLimit, StoreSeal, StoredSession, NONCE_LEN};

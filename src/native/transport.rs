@@ -106,6 +106,21 @@ pub fn client_for(ca_cert: Option<&str>) -> Result<Http, Error> {
     Ok(http)
 }
 
+/// `caCert` as PEM certificates, or `INVALID_OPTIONS` (cheap: no client is built).
+pub fn check_ca_cert(ca_cert: Option<&str>) -> Result<(), Error> {
+    ca_cert.map_or(Ok(()), |pem| parse_ca_cert(pem).map(drop))
+}
+
+fn parse_ca_cert(pem: &str) -> Result<Vec<reqwest::Certificate>, Error> {
+    // The options check has already refused keys and damaged blocks; this is what is left.
+    reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
+        Error::invalid_options(format!(
+            "caCert could not be read as PEM certificates: {}",
+            chain(&e)
+        ))
+    })
+}
+
 fn build_client(ca_cert: Option<&str>, extra: ExtraCa) -> Result<Http, Error> {
     static CRYPTO: Once = Once::new();
     // reqwest is built with `rustls-no-provider`; ring is this addon's provider. An error here
@@ -119,14 +134,7 @@ fn build_client(ca_cert: Option<&str>, extra: ExtraCa) -> Result<Http, Error> {
         .user_agent(concat!("vendor-auth/", env!("CARGO_PKG_VERSION")))
         .pool_idle_timeout(Duration::from_secs(90));
     if let Some(pem) = ca_cert {
-        // The options check has already refused keys and damaged blocks; this is what is left.
-        let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
-            Error::invalid_options(format!(
-                "caCert could not be read as PEM certificates: {}",
-                chain(&e)
-            ))
-        })?;
-        builder = builder.tls_certs_merge(certs);
+        builder = builder.tls_certs_merge(parse_ca_cert(pem)?);
     }
     if let Some(pem) = &extra.pem {
         // Checked when read: a file that does not parse was ignored there.
