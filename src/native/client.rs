@@ -5,6 +5,7 @@
 //! This side owns the credentials (they never go back to JS) and the lifecycle state; the JS side
 //! keeps only the current header and the number the last [`Plan`] gave it for its hot path.
 
+use super::conventions::{self, ExtraCa};
 use super::transport;
 use crate::SessionMetadata;
 use crate::{
@@ -26,6 +27,8 @@ pub struct Client {
     /// The HTTPS client (shared per `caCert`), set up on the first exchange: a client served
     /// from `initialSession` or the shared store never pays for loading the platform's roots.
     http: OnceLock<transport::Http>,
+    /// What `NODE_EXTRA_CA_CERTS` named when the client was created.
+    extra_ca: ExtraCa,
     /// Held only to read or update the policy state: never across a request.
     lifecycle: Mutex<Lifecycle>,
     closed: watch::Sender<bool>,
@@ -38,11 +41,15 @@ impl Client {
     pub fn new(options: Options, log: Option<LogSink>) -> Result<Self, Error> {
         // Checked now (before any I/O, as INVALID_OPTIONS); the client is built when first used.
         transport::check_ca_cert(options.ca_cert.as_deref())?;
+        // Node reads NODE_EXTRA_CA_CERTS at start-up; we read it when the client is created,
+        // even though the HTTPS client itself is built at the first exchange.
+        let extra_ca = conventions::node_extra_ca_certs();
         let http = OnceLock::new();
         let lifecycle = Mutex::new(Lifecycle::new(options.refresh_window_ms));
         Ok(Self {
             options,
             http,
+            extra_ca,
             lifecycle,
             closed: watch::Sender::new(false),
             log,
@@ -256,7 +263,7 @@ impl Client {
         if let Some(http) = self.http.get() {
             return Ok(http);
         }
-        let http = transport::client_for(self.options.ca_cert.as_deref())?;
+        let http = transport::client_for(self.options.ca_cert.as_deref(), self.extra_ca.clone())?;
         if let (Some(log), Some(why)) = (&self.log, http.extra_ca_ignored()) {
             log(format!("{} {why}", self.options.provider.id()));
         }

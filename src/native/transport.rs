@@ -81,10 +81,10 @@ enum Extra {
     Replace(String),
 }
 
-/// The shared pool for `caCert` plus the roots `NODE_EXTRA_CA_CERTS` names, with the
-/// environment as it is now (read here, at client creation).
-pub fn client_for(ca_cert: Option<&str>) -> Result<Http, Error> {
-    let extra = conventions::node_extra_ca_certs();
+/// The shared pool for `caCert` plus `extra` (the roots `NODE_EXTRA_CA_CERTS` named when the
+/// client was created, see [`conventions::node_extra_ca_certs`]), with the proxy environment as
+/// it is now (reqwest reads it when the pool is built).
+pub fn client_for(ca_cert: Option<&str>, extra: ExtraCa) -> Result<Http, Error> {
     let key: PoolKey = (
         ca_cert.map(str::to_owned),
         extra.pem.clone(),
