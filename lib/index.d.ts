@@ -28,21 +28,12 @@ export declare const ErrorCodes: Readonly<{ [K in ErrorCode]: K }>
 /** Receives one debug line (never holding a secret). */
 export type Logger = ((line: string) => void) | { debug(line: string): void }
 
-export interface AuthenticateOptions {
-  /** Which vendor. */
-  provider: Provider
-  /** Vendy access key (printable ASCII: it travels as a header value). Default: env `VENDY_ACCESS_KEY`. */
-  accessKey?: string
-  /** Vendy secret key (printable ASCII: it travels as a header value). Default: env `VENDY_SECRET_KEY`. */
-  secretKey?: string
-  /** Vendy legacy login: the registered e-mail (HTTP Basic; not empty, no `:`). */
-  username?: string
-  /** Vendy legacy login: the password (not empty). */
-  password?: string
-  /** PuppetVendors vendor key (`vk_live_…` / `vk_test_…`). Default: env `PUPPETVENDORS_API_KEY`. */
-  apiKey?: string
-  /** PuppetVendors shop, for keys valid across several shops. Default: env `PUPPETVENDORS_SHOP_DOMAIN`. */
-  shopDomain?: string
+/**
+ * Options every vendor takes. Each vendor's own options are in its interface below; the core
+ * declares them all once (`binding.optionSchema()`), and `__test__/schema.test.js` fails when
+ * these types drift from it.
+ */
+export interface CommonOptions {
   /** Picks the vendor's documented base URL. Default `'production'`. */
   environment?: 'production' | 'staging'
   /** Overrides the base URL. Must be `https:`, at most 2048 characters. */
@@ -65,11 +56,52 @@ export interface AuthenticateOptions {
    * whatever the logger throws (or an async one rejects with) is ignored.
    */
   logger?: Logger
+}
+
+/** Vendy's options. */
+export interface VendyOptions extends CommonOptions {
+  /** Which vendor. */
+  provider: 'vendy'
+  /** Vendy access key (printable ASCII: it travels as a header value). Default: env `VENDY_ACCESS_KEY`. */
+  accessKey?: string
+  /** Vendy secret key (printable ASCII: it travels as a header value). Default: env `VENDY_SECRET_KEY`. */
+  secretKey?: string
+  /** Vendy legacy login: the registered e-mail (HTTP Basic; not empty, no `:`). Scheme `'token'` only. */
+  username?: string
+  /** Vendy legacy login: the password (not empty). Scheme `'token'` only. */
+  password?: string
+  /**
+   * How the keys are used. `'token'` (default): traded for a short-lived JWT, sent as
+   * `Authorization: Bearer …` and refreshed ahead of expiry. `'basic'`: Vendy's permanent keys,
+   * sent as they are on every request as `Authorization: Basic base64(accessKey:secretKey)`,
+   * with no exchange and no expiry (the Session's `expiresAt` is `null`); the options that only
+   * shape an exchange (`timeoutMs`, `maxRetries`, `refreshWindowMs`, `initialSession`…) are
+   * checked and have no effect.
+   */
+  scheme?: 'token' | 'basic'
+}
+
+/** PuppetVendors' options. */
+export interface PuppetVendorsOptions extends CommonOptions {
+  /** Which vendor. */
+  provider: 'puppetvendors'
+  /** PuppetVendors vendor key (`vk_live_…` / `vk_test_…`). Default: env `PUPPETVENDORS_API_KEY`. */
+  apiKey?: string
+  /** PuppetVendors shop, for keys valid across several shops. Default: env `PUPPETVENDORS_SHOP_DOMAIN`. */
+  shopDomain?: string
+}
+
+/** One vendor's options: `provider` picks which. */
+export type ProviderOptions = VendyOptions | PuppetVendorsOptions
+
+/** Options of `authenticate()`. */
+export type AuthenticateOptions = ProviderOptions & {
   /** Aborts the exchange (rejects with code `ABORTED`). `authenticate()` only. */
   signal?: AbortSignal
 }
 
-export interface ClientOptions extends Omit<AuthenticateOptions, 'signal'> {
+/** Options only a client takes. */
+export interface ClientOnlyOptions {
   /**
    * How long before expiry a background refresh starts. Default 300000 (5 minutes); at most half
    * the token's lifetime.
@@ -83,6 +115,9 @@ export interface ClientOptions extends Omit<AuthenticateOptions, 'signal'> {
    */
   initialSession?: Session | KeptSession
 }
+
+/** Options of `createClient()` / `new AuthClient()`. */
+export type ClientOptions = ProviderOptions & ClientOnlyOptions
 
 /** The fields of a kept session that `initialSession` needs (plus optional metadata). */
 export interface KeptSession {
@@ -105,24 +140,38 @@ export interface ClientEvents {
   error: VendorAuthError
 }
 
-/** A token from one exchange. `inspect`/`JSON.stringify` show only a prefix of the token. */
+/**
+ * A token from one exchange (or a permanent credential). `inspect`/`JSON.stringify` show only a
+ * prefix of a token, and nothing of a permanent credential.
+ */
 export declare class Session {
   private constructor()
   readonly provider: Provider
   /** The token (read it only to send it to the vendor). */
   readonly token: string
-  /** Expiry in ms since the epoch: the earlier of the vendor's statement and the JWT `exp`. */
-  readonly expiresAt: number
+  /**
+   * Expiry in ms since the epoch: the earlier of the vendor's statement and the JWT `exp`.
+   * `null`: never expires (Vendy's scheme `'basic'`, a permanent credential).
+   */
+  readonly expiresAt: number | null
   /** `'Authorization'` (Vendy) or `'x-access-token'` (PuppetVendors). */
   readonly headerName: 'Authorization' | 'x-access-token'
-  /** `'Bearer <token>'` (Vendy) or the bare token (PuppetVendors). */
+  /**
+   * `'Bearer <token>'` (Vendy), `'Basic <base64(accessKey:secretKey)>'` (Vendy's scheme
+   * `'basic'`: the token is the base64 part) or the bare token (PuppetVendors).
+   */
   readonly headerValue: string
   /** `{ [headerName]: headerValue }`. */
   readonly headers: Record<string, string>
+  /** PuppetVendors: the token's scope (`'vendor'`). */
   readonly scope?: string
+  /** PuppetVendors: what the key may do, e.g. `'orders:read'`. */
   readonly permissions?: string[]
+  /** PuppetVendors: the shop the token is for. */
   readonly shopDomain?: string
+  /** PuppetVendors: `'live'` or `'test'`, from the key. */
   readonly mode?: 'live' | 'test' | string
+  /** PuppetVendors: the vendor the token acts as. */
   readonly vendorId?: string
   /** A redacted plain object. */
   toJSON(): Record<string, unknown>
@@ -160,8 +209,9 @@ export declare class AuthClient {
   constructor(options: ClientOptions)
   readonly provider: Provider
   /**
-   * `{ Authorization: 'Bearer …' }` or `{ 'x-access-token': '…' }`; a frozen object. Rejects at
-   * once (no request) while a rate limit or a refusal cool-down is remembered. Never throws.
+   * `{ Authorization: 'Bearer …' }`, `{ Authorization: 'Basic …' }` (Vendy's scheme `'basic'`: at
+   * once, no request ever) or `{ 'x-access-token': '…' }`; a frozen object. Rejects at once (no
+   * request) while a rate limit or a refusal cool-down is remembered. Never throws.
    */
   authHeader(options?: CallOptions): Promise<Readonly<Record<string, string>>>
   /** The current session. */
@@ -171,7 +221,8 @@ export declare class AuthClient {
    * `Headers`, or the header value) that the vendor's API refused, only if that is still the
    * current token, so that many callers that saw the same 401 cause one new exchange. With no
    * argument, whatever is current. Returns whether a token was dropped; also ends a cool-down
-   * after refused credentials.
+   * after refused credentials. A permanent credential (Vendy's scheme `'basic'`) is never dropped
+   * (`false`): no exchange could give another.
    */
   invalidate(stale?: Readonly<Record<string, string>> | Headers | string): boolean
   /**

@@ -6,12 +6,11 @@
 //! keeps only the current header and the number the last [`Plan`] gave it for its hot path.
 
 use super::transport;
-use crate::SessionMetadata;
 use crate::{
-    expiry, token_preview, Error, ErrorCode, Exchange, Lifecycle, Mode, Options, Plan, Session,
+    expiry, Error, ErrorCode, Exchange, Lifecycle, Mode, Options, Plan, Session, SessionMetadata,
     Step, Times, Timing,
 };
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::sync::{Mutex, MutexGuard};
@@ -33,14 +32,32 @@ pub struct Client {
 impl Client {
     pub fn new(options: Options, log: Option<LogSink>) -> Result<Self, Error> {
         let http = transport::client_for(options.ca_cert.as_deref())?;
-        let lifecycle = Mutex::new(Lifecycle::new(options.refresh_window_ms));
+        let lifecycle = options.new_lifecycle();
+        if let (Some((session, _)), Some(log)) = (lifecycle.permanent_session(), &log) {
+            log(format!(
+                "{} permanent credential: sent as it is on every request, no exchange, no expiry",
+                session.provider
+            ));
+        }
         Ok(Self {
             options,
             http,
-            lifecycle,
+            lifecycle: Mutex::new(lifecycle),
             closed: watch::Sender::new(false),
             log,
         })
+    }
+
+    /// The session the lifecycle holds now, if any (from the start: a permanent credential).
+    pub fn current(&self) -> Option<(Session, Times)> {
+        self.lifecycle().current().map(|(s, t)| (s.clone(), *t))
+    }
+
+    /// A permanent credential's session, if this client serves one.
+    fn permanent(&self) -> Option<(Session, Times)> {
+        self.lifecycle()
+            .permanent_session()
+            .map(|(s, t)| (s.clone(), *t))
     }
 
     /// What a caller off the hot path should do at `now_ms` (the core's decision).
@@ -48,23 +65,30 @@ impl Client {
         self.lifecycle().plan(now_ms)
     }
 
-    /// Take a session the application kept (`initialSession`) as the current one.
+    /// Take a session the application kept (`initialSession`) as the current one. A permanent
+    /// credential stays: there is no exchange for a kept session to skip.
     pub fn adopt(
         &self,
         token: SecretString,
         expires_at_ms: u64,
         metadata: SessionMetadata,
     ) -> Result<(Session, Times), Error> {
+        if let Some(permanent) = self.permanent() {
+            return Ok(permanent);
+        }
         let now = now_ms();
-        let session =
-            Session::seeded(&*self.options.provider, token, expires_at_ms, metadata, now)?;
+        let session = self
+            .options
+            .provider
+            .seeded_session(token, expires_at_ms, metadata, now)?;
         let times = self.lifecycle().succeeded(session.clone(), now);
         Ok((session, times))
     }
 
-    /// Drop the current session and end a refusal cool-down.
-    pub fn invalidate(&self) {
-        self.lifecycle().invalidate();
+    /// Drop the current session and end a refusal cool-down. Returns whether a session was
+    /// dropped (a permanent credential is kept).
+    pub fn invalidate(&self) -> bool {
+        self.lifecycle().invalidate()
     }
 
     /// Stop: exchanges in flight end at once with `CLOSED`, later ones too.
@@ -81,6 +105,10 @@ impl Client {
         let mut closed = self.closed.subscribe();
         if *closed.borrow() {
             return Err(Self::closed_error(provider));
+        }
+        if let Some(permanent) = self.permanent() {
+            // Nothing to exchange: the credential is the header.
+            return Ok(permanent);
         }
         let started = now_ms();
         let current = self.lifecycle().refreshable(started).cloned();
@@ -173,7 +201,7 @@ impl Client {
                 Step::Done(session) => {
                     self.log(format!(
                         "{id} new token {} expires at {}",
-                        token_preview(session.token.expose_secret()),
+                        session.preview(),
                         expiry::format_http_date(session.expires_at_ms)
                     ));
                     return Ok(session);
