@@ -45,6 +45,32 @@ export declare class NativeClient {
    * error is `INVALID_OPTIONS` when it cannot be used.
    */
   adopt(seed: NativeSeed): NativeOutcome
+  /** `exchangeTimeoutMs` as resolved (the shared store's lock outlives one exchange). */
+  get exchangeTimeoutMs(): number
+  /**
+   * The shared store's name for these credentials: provider, base URL and a keyed hash of
+   * the credentials (HKDF-SHA256), never a credential.
+   */
+  storeKey(): string
+  /**
+   * The current session sealed (XChaCha20-Poly1305) under `nonce` (24 random bytes), or
+   * null without a current session.
+   */
+  sealSession(nonce: Buffer): NativeSealed | null
+  /**
+   * A sealed session from the store, opened; null when it does not open (another key, a
+   * changed byte). Not adopted: pass it to `adopt()`.
+   */
+  openSession(sealed: string): NativeSeed | null
+  /** The remembered rate limit (429, or 503 with Retry-After) sealed under `nonce`, or null. */
+  sealRateLimit(nonce: Buffer): NativeSealed | null
+  /**
+   * Remember a sealed rate limit from the store: `plan()` rejects until it ends. Whether it
+   * opened and still holds.
+   */
+  adoptRateLimit(sealed: string): boolean
+  /** Hold background refreshes off for `ms` (another process holds the refresh lock). */
+  deferRefresh(ms: number): void
   /** Get a new session, with the full retry policy (callers are waiting for it). */
   exchange(): Promise<NativeOutcome>
   /**
@@ -158,6 +184,13 @@ export interface NativeProviderSpec {
   name: string
   about: string
   fields: Array<NativeFieldSpec>
+}
+
+/** A value sealed for the shared token store, and how long the store should keep it. */
+export interface NativeSealed {
+  /** Text: `v1.` and base64url of nonce, ciphertext and tag. */
+  value: string
+  ttlMs: number
 }
 
 /** A session the application kept from an earlier exchange (`initialSession`). */

@@ -661,6 +661,7 @@ describe('package entry points', () => {
       'VendorAuthError',
       'authenticate',
       'createClient',
+      'redisTokenStore',
     ])
     assert.equal(out.provider, 'puppetvendors')
     assert.equal(out.headerName, 'x-access-token')

@@ -276,6 +276,19 @@ const ERROR_CASES = [
     },
   ],
   [
+    'STORE_UNAVAILABLE',
+    "a token store that fails (reported through 'error', never a failed call)",
+    async (mock) => {
+      const down = () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:6379'))
+      const tokenStore = { get: down, set: down, lock: down, release: down }
+      const client = createClient(optionsFor(mock, PV, { tokenStore }))
+      const reported = new Promise((resolve) => client.once('error', resolve))
+      await client.authHeader()
+      client.close()
+      throw await reported
+    },
+  ],
+  [
     'ABORTED',
     'an aborted authenticate()',
     async (mock) => {

@@ -26,26 +26,45 @@ const { ROOT, expectVendorErrorSync } = require('./helpers/util')
 const SCHEMA = binding.optionSchema()
 const TYPES = path.join(ROOT, 'lib', 'index.d.ts')
 
-/** A checker over `file` (lib/index.d.ts or a copy), with Node's types as the package's users have. */
+/** The exported types the check reads, with their type parameters at their defaults. */
+const PROBED = ['Provider', 'AuthenticateOptions', 'ClientOptions', 'Session', 'KeptSession']
+
+/**
+ * A checker over `file` (lib/index.d.ts or a copy), with Node's types as the package's users
+ * have. Generic types are read through a probe module that names them without type arguments
+ * (`type Probe_ClientOptions = ClientOptions`), so that their defaults apply.
+ */
 function checkerFor(file) {
-  const program = ts.createProgram([file], {
-    target: ts.ScriptTarget.ES2022,
-    module: ts.ModuleKind.Node16,
-    moduleResolution: ts.ModuleResolutionKind.Node16,
-    lib: ['lib.es2022.d.ts'],
-    strict: true,
-    noEmit: true,
-    types: ['node'],
-    typeRoots: [path.join(ROOT, 'node_modules', '@types')],
-  })
-  const problems = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'))
-  const checker = program.getTypeChecker()
-  const exports = checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(file)))
-  const exported = (name) => {
-    const symbol = exports.find((s) => s.name === name)
-    return symbol === undefined ? undefined : checker.getDeclaredTypeOfSymbol(symbol)
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vendor-auth-probe-'))
+  try {
+    const probe = path.join(dir, 'probe.ts')
+    const from = JSON.stringify(file.replace(/\.d\.ts$/, '.js'))
+    fs.writeFileSync(
+      probe,
+      `import type { ${PROBED.join(', ')} } from ${from}\n` +
+        PROBED.map((name) => `export type Probe_${name} = ${name}\n`).join(''),
+    )
+    const program = ts.createProgram([probe], {
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.Node16,
+      moduleResolution: ts.ModuleResolutionKind.Node16,
+      lib: ['lib.es2022.d.ts'],
+      strict: true,
+      noEmit: true,
+      types: ['node'],
+      typeRoots: [path.join(ROOT, 'node_modules', '@types')],
+    })
+    const problems = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'))
+    const checker = program.getTypeChecker()
+    const exports = checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(probe)))
+    const exported = (name) => {
+      const symbol = exports.find((s) => s.name === `Probe_${name}`)
+      return symbol === undefined ? undefined : checker.getDeclaredTypeOfSymbol(symbol)
+    }
+    return { checker, exported, problems }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
   }
-  return { checker, exported, problems }
 }
 
 /** A type as the schema describes it: 'string', 'number', 'string[]', or the sorted literals of a union. */

@@ -20,6 +20,7 @@ const { execFileSync } = require('node:child_process')
 const { forkBenchMock, optionsFor } = require('./lib/bench-mock')
 const { runWorker, runNode, ROOT } = require('./lib/proc')
 const { summary, ratios, median, roundDeep, sig } = require('./lib/stats')
+const { figureStore } = require('./figures/store')
 
 const MB = 1e6 // targets are in MB = 10^6 bytes (the stricter reading)
 
@@ -490,6 +491,7 @@ const FIGURES = [
   [4, 'refresh under load', figure4],
   [5, 'memory', figure5],
   [6, 'start-up', figure6],
+  [7, 'shared token store', (ctx) => figureStore(ctx, { row, show })],
 ]
 
 // ---------------------------------------------------------------- output

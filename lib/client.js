@@ -20,6 +20,7 @@ const { checkSignal } = require('./options')
 const { Session } = require('./session')
 const { authFetch } = require('./fetch')
 const { Listeners } = require('./events')
+const { SharedStore } = require('./store')
 
 /** `plan().action` values (see `NativePlan` in src/native/binding.rs). */
 const SERVE = 0
@@ -39,10 +40,14 @@ class AuthClient {
   #background = null
   #closed = false
   #events = new Listeners((line) => this.#log(line))
+  /** The shared token store (`tokenStore`), or null. */
+  #shared = null
+  /** The last token invalidated: never adopted again from the store. */
+  #dropped = null
 
   /** @param {import('./index').ClientOptions} options */
   constructor(options) {
-    const { native, logger, signal, initialSession } = createNative(options)
+    const { native, logger, signal, initialSession, tokenStore, storeTimeoutMs } = createNative(options)
     this.#native = native
     this.#logger = logger
     try {
@@ -51,6 +56,18 @@ class AuthClient {
           'INVALID_OPTIONS',
           'signal is a per-call option here: authHeader({ signal }) / getSession({ signal }); stop a client with close()',
         )
+      }
+      if (storeTimeoutMs !== undefined && tokenStore === undefined) {
+        throw new VendorAuthError('INVALID_OPTIONS', 'storeTimeoutMs applies to a tokenStore; pass one too')
+      }
+      if (tokenStore !== undefined) {
+        this.#shared = new SharedStore(tokenStore, {
+          native,
+          timeoutMs: storeTimeoutMs,
+          log: (line) => this.#log(line),
+          report: (error) => this.#events.emit('error', error),
+          isClosed: () => this.#closed,
+        })
       }
       // A permanent credential (Vendy's scheme 'basic') is the core's from the start: served
       // from the first call, with no exchange.
@@ -127,6 +144,7 @@ class AuthClient {
       return false
     }
     this.#log(stale === undefined ? 'token invalidated' : 'token invalidated (refused by the API)')
+    if (this.#state.session !== null) this.#dropped = this.#state.session.token
     this.#state = EMPTY
     return true
   }
@@ -225,8 +243,14 @@ class AuthClient {
   }
 
   async #exchange(background) {
-    const outcome = await exchange(this.#native, background)
+    // Credentials missing at construction are looked for again first (and reported if still
+    // missing), before the store is asked anything.
+    const outcome =
+      this.#shared === null
+        ? await exchange(this.#native, background)
+        : (ready(this.#native) ?? (await this.#shared.obtain(background, this.#current(), this.#dropped)))
     if (this.#closed) throw closedError(this.provider)
+    if (outcome === null) return this.#replan(background)
     if (outcome.error) {
       const error = fromNative(outcome.error)
       this.#events.emit('error', error)
@@ -235,6 +259,26 @@ class AuthClient {
     const state = this.#install(outcome)
     this.#events.emit('refresh', state.session)
     return state
+  }
+
+  /** Nothing new from the shared store (a shared rate limit, another process refreshing). */
+  #replan(background) {
+    const state = this.#state
+    if (background) {
+      // The core knows how long to wait: ask it again on the next call.
+      this.#state = Object.freeze({ ...state, freshUntil: 0 })
+      return state
+    }
+    const plan = this.#native.plan()
+    if (plan.action === REJECT) throw fromNative(plan.error)
+    if ((plan.action === SERVE || plan.action === REFRESH) && state.header !== null) return state
+    return this.#exchange(false)
+  }
+
+  /** Our session as the shared store compares it, or null. */
+  #current() {
+    const { session } = this.#state
+    return session === null ? null : { token: session.token, expiresAt: session.expiresAt }
   }
 
   #install(outcome) {

@@ -52,6 +52,7 @@ const ErrorCodes = Object.freeze({
   CLOSED: 'CLOSED',
   ABORTED: 'ABORTED',
   UNSUPPORTED_PLATFORM: 'UNSUPPORTED_PLATFORM',
+  STORE_UNAVAILABLE: 'STORE_UNAVAILABLE',
 })
 
 module.exports = { VendorAuthError, ErrorCodes, fromNative }

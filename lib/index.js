@@ -8,5 +8,6 @@ const { authenticate } = require('./native')
 const { AuthClient, createClient } = require('./client')
 const { VendorAuthError, ErrorCodes } = require('./errors')
 const { Session } = require('./session')
+const { redisTokenStore } = require('./redis')
 
-module.exports = { authenticate, createClient, AuthClient, VendorAuthError, ErrorCodes, Session }
+module.exports = { authenticate, createClient, AuthClient, VendorAuthError, ErrorCodes, Session, redisTokenStore }

@@ -35,7 +35,8 @@ function createNative(options) {
     const code = OUR_CODES.has(error && error.code) ? error.code : 'INVALID_OPTIONS'
     throw new VendorAuthError(code, String(error && error.message))
   }
-  return { native, logger: prepared.logger, signal: prepared.signal, initialSession: prepared.initialSession }
+  const { signal, initialSession, tokenStore, storeTimeoutMs } = prepared
+  return { native, logger, signal, initialSession, tokenStore, storeTimeoutMs }
 }
 
 /**
@@ -101,13 +102,11 @@ async function sessionFrom(native) {
 
 /** `authenticate()`: one exchange, with an optional AbortSignal. */
 async function authenticate(options) {
-  const { native, signal, initialSession } = createNative(options)
-  if (initialSession !== undefined) {
+  const { native, signal, initialSession, tokenStore, storeTimeoutMs } = createNative(options)
+  for (const [name, value] of Object.entries({ initialSession, tokenStore, storeTimeoutMs })) {
+    if (value === undefined) continue
     native.close()
-    throw new VendorAuthError(
-      'INVALID_OPTIONS',
-      'initialSession is a createClient() option; authenticate() always exchanges',
-    )
+    throw new VendorAuthError('INVALID_OPTIONS', `${name} is a createClient() option; authenticate() always exchanges`)
   }
   if (!signal) return sessionFrom(native)
   if (signal.aborted) throw abortError(signal, native.provider)
@@ -131,11 +130,13 @@ function abortError(signal, provider) {
 
 /**
  * The generated loader, or a VendorAuthError (code UNSUPPORTED_PLATFORM) that names this platform,
- * the package that should have carried its binary, and what to do; the loader's error is `cause`.
+ * the package that should have carried its binary, and what to do (inside a bundle: the bundler
+ * setting to change); the loader's error is `cause`.
  */
 function loadBinding() {
+  let loaded
   try {
-    return require('../binding.js')
+    loaded = require('../binding.js')
   } catch (error) {
     // A binary that loaded but refused a browser-like context at init: binding.js keeps only the
     // messages of its load errors, so the refusal is found by its message.
@@ -144,6 +145,9 @@ function loadBinding() {
         throw new VendorAuthError('SERVER_ONLY', e.message, { cause: error })
       }
     }
+    // Bundled (esbuild, webpack, Next.js): the addon the bundler emitted, or the setting to change.
+    const bundled = require('./bundled').fromBundle(error)
+    if (bundled !== undefined) return bundled
     const { platform, arch } = process
     let libc = ''
     if (platform === 'linux') {
@@ -177,6 +181,9 @@ function loadBinding() {
       "The loader's error is in `cause`."
     throw new VendorAuthError('UNSUPPORTED_PLATFORM', message, { cause: error })
   }
+  if (loaded && typeof loaded.knownOptions === 'function') return loaded
+  // A bundler's loader returned something else than the addon (see bundled.js).
+  return require('./bundled').fromBundle(undefined, loaded)
 }
 
 /** The session fields vendor `provider` declares: `[{ name, jsType }]`. */

@@ -22,6 +22,8 @@ const JS_ONLY_OPTIONS = Object.freeze({
   logger: 'both',
   signal: 'authenticate',
   initialSession: 'client',
+  tokenStore: 'client',
+  storeTimeoutMs: 'client',
 })
 
 function invalid(message, cause) {
@@ -98,6 +100,8 @@ function prepare(options, types) {
     logger: makeLogger(jsOnly.logger),
     signal: checkSignal(jsOnly.signal),
     initialSession: jsOnly.initialSession,
+    tokenStore: jsOnly.tokenStore,
+    storeTimeoutMs: jsOnly.storeTimeoutMs,
   }
 }
 

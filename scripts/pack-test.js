@@ -13,7 +13,7 @@
 //   4. there run __test__/fixtures/consumer: CommonJS require (cjs.cjs), ESM import (esm.mjs),
 //      each with real exchanges against the mock of `vendor-auth/testing`; `tsc --noEmit` on
 //      types.ts / types-esm.mts; and, with the platform package moved away, the loader's
-//      UNSUPPORTED_PLATFORM error (unsupported.cjs).
+//      UNSUPPORTED_PLATFORM error (unsupported.cjs); and the linked `vendor-auth` bin (--version).
 // Exits non-zero on any failure. Temporary folders are removed (KEEP_PACK_TEST_TMP=1 keeps them).
 
 const { spawnSync } = require('node:child_process')
@@ -182,6 +182,10 @@ async function main() {
         'testing/index.js',
         'testing/index.mjs',
         'testing/index.d.ts',
+        'lib/nest.js',
+        'lib/nest.mjs',
+        'lib/nest.d.ts',
+        'bin/vendor-auth.js',
       ]) {
         if (!rootFiles.includes(needed)) fail(`the root tarball lacks ${needed}`)
       }
@@ -263,6 +267,14 @@ async function main() {
           env: bareEnv,
         })
         return `TypeScript ${installedVersion('typescript')}`
+      })
+      step('the vendor-auth bin is linked: vendor-auth --version', () => {
+        const out = run(path.join('node_modules', '.bin', 'vendor-auth'), ['--version'], {
+          cwd: consumer,
+          env: bareEnv,
+        })
+        if (out.trim() !== rootPkg.version) fail(`vendor-auth --version printed ${JSON.stringify(out)}`)
+        return out.trim()
       })
       const platformModule = path.join(consumer, 'node_modules', `${napi.packageName}-${PLATFORM}`)
       const hidden = path.join(tmp, 'hidden-platform-package')

@@ -21,6 +21,7 @@ mod retry;
 pub mod schema;
 mod session;
 mod status;
+mod store;
 
 #[cfg(feature = "native")]
 mod native;
@@ -39,3 +40,4 @@ pub use redact::{scrub, token_preview};
 pub use retry::{parse_retry_after_ms, RetryPolicy};
 pub use schema::{Environment, OptionSpec};
 pub use session::{FieldKind, FieldSpec, FieldValue, Session, SessionMetadata, TokenHeader};
+pub use store::{SharedRateLimit, StoreSeal, StoredSession, NONCE_LEN};

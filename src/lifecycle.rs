@@ -11,6 +11,7 @@
 //! gives it (`until_ms`) and the current header.
 
 use crate::expiry::format_http_date;
+use crate::store::SharedRateLimit;
 use crate::{Error, ErrorCode, Session};
 
 /// A token this close to expiry is not handed out (at most 10% of its lifetime): it could expire
@@ -286,6 +287,49 @@ impl Lifecycle {
         log
     }
 
+    /// The rate limit remembered at `now_ms`, if any (to share it with other processes).
+    pub fn rate_limit(&self, now_ms: u64) -> Option<SharedRateLimit> {
+        self.block
+            .as_ref()
+            .filter(|b| b.kind == BlockKind::RateLimit && now_ms < b.until_ms)
+            .map(|b| SharedRateLimit {
+                until_ms: b.until_ms,
+                error: b.error.clone(),
+            })
+    }
+
+    /// Remember a rate limit another process got (read from the shared store), as if this one
+    /// had got it: no request until then. A later remembered wait is kept. Returns a line for
+    /// the debug log when it starts being remembered.
+    pub fn remember_rate_limit(&mut self, limit: SharedRateLimit, now_ms: u64) -> Option<String> {
+        let later = self
+            .block
+            .as_ref()
+            .filter(|b| now_ms < b.until_ms)
+            .is_none_or(|b| b.until_ms < limit.until_ms);
+        if limit.until_ms <= now_ms || !later {
+            return None;
+        }
+        let line = format!(
+            "{} (HTTP {}, shared by another process): no token request until {}",
+            limit.error.code(),
+            limit.error.status().unwrap_or(0),
+            format_http_date(limit.until_ms)
+        );
+        self.block = Some(Block {
+            kind: BlockKind::RateLimit,
+            until_ms: limit.until_ms,
+            error: limit.error,
+        });
+        Some(line)
+    }
+
+    /// Hold background refreshes off until `until_ms` (another process holds the shared refresh
+    /// lock: keep serving the current token and look again then).
+    pub fn defer_background(&mut self, until_ms: u64) {
+        self.next_background_at_ms = self.next_background_at_ms.max(until_ms);
+    }
+
     /// Forget the current token and end a refusal cool-down (the caller says something changed).
     /// A rate limit stays: the vendor asked us to wait, whatever the token. Returns whether the
     /// token was dropped: a permanent credential is kept (a new exchange could not change it).
@@ -509,6 +553,44 @@ mod tests {
         l.failed(&refused(), Mode::Foreground, NOW, 0.5);
         l.succeeded(session(NOW + HOUR), NOW + 10);
         assert!(matches!(l.plan(NOW + 11), Plan::Serve { .. }));
+    }
+
+    #[test]
+    fn a_shared_rate_limit_rejects_at_once_and_is_shared_on() {
+        let mut other = Lifecycle::new(300_000);
+        other.failed(&limited(60_000), Mode::Foreground, NOW, 0.5);
+        let shared = other.rate_limit(NOW + 1).unwrap();
+        assert_eq!(shared.until_ms, NOW + 60_000);
+        assert!(other.rate_limit(NOW + 60_000).is_none());
+        let mut l = Lifecycle::new(300_000);
+        assert!(l.remember_rate_limit(shared.clone(), NOW + 10).is_some());
+        let Plan::Reject(e) = l.plan(NOW + 20_000) else {
+            panic!("{:?}", l.plan(NOW + 20_000))
+        };
+        assert_eq!(e.code(), ErrorCode::RateLimited);
+        assert_eq!(e.retry_after_ms(), Some(40_000));
+        // Once known, the same or an earlier one is not logged again; an expired one is ignored.
+        assert!(l.remember_rate_limit(shared.clone(), NOW + 11).is_none());
+        let mut fresh = Lifecycle::new(300_000);
+        assert!(fresh.remember_rate_limit(shared, NOW + 60_000).is_none());
+        assert_eq!(fresh.plan(NOW + 60_000), Plan::Exchange);
+    }
+
+    #[test]
+    fn a_deferred_background_refresh_keeps_serving_until_then() {
+        let mut l = with_token(HOUR);
+        let t = *l.current().unwrap().1;
+        l.defer_background(t.refresh_at_ms + 500);
+        assert_eq!(
+            l.plan(t.refresh_at_ms),
+            Plan::Serve {
+                until_ms: t.refresh_at_ms + 500
+            }
+        );
+        assert!(matches!(
+            l.plan(t.refresh_at_ms + 500),
+            Plan::Refresh { .. }
+        ));
     }
 
     proptest! {

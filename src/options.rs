@@ -164,6 +164,11 @@ impl RawOptions {
     pub fn provider(&self) -> Option<&str> {
         self.values.text(&PROVIDER)
     }
+
+    /// The integer option `option` as given, else its default (checked by [`Options::resolve`]).
+    pub fn integer(&self, option: &OptionSpec) -> u64 {
+        integer(option, &self.values)
+    }
 }
 
 fn wrong_type(option: &OptionSpec, got: &str) -> Error {

@@ -109,6 +109,14 @@ impl OptionSpec {
         }
     }
 
+    /// The default of an integer option (0 for another kind).
+    pub const fn default_integer(&self) -> u64 {
+        match self.kind {
+            Kind::Integer { default, .. } => default,
+            Kind::Text | Kind::Choice(_) => 0,
+        }
+    }
+
     /// The default as documented, if there is one.
     pub fn default_text(&self) -> Option<String> {
         match self.kind {

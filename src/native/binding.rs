@@ -5,11 +5,13 @@
 #![cfg_attr(test, allow(dead_code, unused_imports))]
 
 use super::client::{now_ms, Client, LogSink};
+use crate::schema::EXCHANGE_TIMEOUT_MS;
+use crate::NONCE_LEN;
 use crate::{
     option_schema, Error, ErrorCode, FieldValue, Mode, OptionInput, OptionSpec, Options, Plan,
     RawOptions, Session, SessionMetadata, Times,
 };
-use napi::bindgen_prelude::{Either, Env, Function, JsObjectValue, Object, Unknown};
+use napi::bindgen_prelude::{Buffer, Either, Env, Function, JsObjectValue, Object, Unknown};
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi::ValueType;
 use napi_derive::napi;
@@ -301,6 +303,32 @@ impl From<Plan> for NativePlan {
     }
 }
 
+/// A value sealed for the shared token store, and how long the store should keep it.
+#[napi(object)]
+pub struct NativeSealed {
+    /// Text: `v1.` and base64url of nonce, ciphertext and tag.
+    pub value: String,
+    pub ttl_ms: f64,
+}
+
+impl From<(String, u64)> for NativeSealed {
+    fn from((value, ttl_ms): (String, u64)) -> Self {
+        Self {
+            value,
+            ttl_ms: ttl_ms as f64,
+        }
+    }
+}
+
+fn nonce_of(bytes: &[u8]) -> napi::Result<[u8; NONCE_LEN], ErrorCode> {
+    bytes.try_into().map_err(|_| {
+        napi::Error::new(
+            ErrorCode::InvalidOptions,
+            format!("a store nonce is {NONCE_LEN} random bytes"),
+        )
+    })
+}
+
 /// A JS error whose `code` is the stable error code (for failures found synchronously).
 fn throw(e: Error) -> napi::Error<ErrorCode> {
     napi::Error::new(e.code(), e.message())
@@ -438,6 +466,82 @@ impl NativeClient {
             0
         };
         outcome(client.adopt(seed.token.into(), expires_at, metadata))
+    }
+
+    /// `exchangeTimeoutMs` as resolved (the shared store's lock outlives one exchange).
+    #[napi(getter)]
+    pub fn exchange_timeout_ms(&self) -> f64 {
+        match self.client.get() {
+            Some(client) => client.options().exchange_timeout_ms as f64,
+            // Pending: validated already; only the credentials are missing.
+            None => self
+                .pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+                .map_or(EXCHANGE_TIMEOUT_MS.default_integer(), |state| {
+                    state.raw.integer(&EXCHANGE_TIMEOUT_MS)
+                }) as f64,
+        }
+    }
+
+    /// The shared store's name for these credentials: provider, base URL and a keyed hash of
+    /// the credentials (HKDF-SHA256), never a credential.
+    #[napi]
+    pub fn store_key(&self) -> napi::Result<String, ErrorCode> {
+        Ok(self.ready().map_err(throw)?.store_key().into())
+    }
+
+    /// The current session sealed (XChaCha20-Poly1305) under `nonce` (24 random bytes), or
+    /// null without a current session.
+    #[napi]
+    pub fn seal_session(&self, nonce: Buffer) -> napi::Result<Option<NativeSealed>, ErrorCode> {
+        let client = self.ready().map_err(throw)?;
+        Ok(client.seal_session(&nonce_of(&nonce)?).map(Into::into))
+    }
+
+    /// A sealed session from the store, opened; null when it does not open (another key, a
+    /// changed byte). Not adopted: pass it to `adopt()`.
+    #[napi]
+    pub fn open_session(&self, sealed: String) -> Option<NativeSeed> {
+        let client = self.ready().ok()?;
+        let stored = client.open_session(&sealed)?;
+        Some(NativeSeed {
+            token: stored.token.expose_secret().into(),
+            expires_at: stored.expires_at_ms as f64,
+            metadata: Some(NativeField::list(
+                &stored.metadata,
+                client.options().provider.id(),
+            )),
+        })
+    }
+
+    /// The remembered rate limit (429, or 503 with Retry-After) sealed under `nonce`, or null.
+    #[napi]
+    pub fn seal_rate_limit(&self, nonce: Buffer) -> napi::Result<Option<NativeSealed>, ErrorCode> {
+        let client = self.ready().map_err(throw)?;
+        Ok(client.seal_rate_limit(&nonce_of(&nonce)?).map(Into::into))
+    }
+
+    /// Remember a sealed rate limit from the store: `plan()` rejects until it ends. Whether it
+    /// opened and still holds.
+    #[napi]
+    pub fn adopt_rate_limit(&self, sealed: String) -> bool {
+        self.ready()
+            .is_ok_and(|client| client.adopt_rate_limit(&sealed))
+    }
+
+    /// Hold background refreshes off for `ms` (another process holds the refresh lock).
+    #[napi]
+    pub fn defer_refresh(&self, ms: f64) {
+        let ms = if ms.is_finite() && ms > 0.0 {
+            ms as u64
+        } else {
+            0
+        };
+        if let Some(client) = self.client.get() {
+            client.defer_refresh(ms);
+        }
     }
 
     /// Get a new session, with the full retry policy (callers are waiting for it).

@@ -8,12 +8,12 @@
 use super::transport;
 use crate::{
     expiry, Error, ErrorCode, Exchange, Lifecycle, Mode, Options, Plan, Session, SessionMetadata,
-    Step, Times, Timing,
+    Step, StoreSeal, StoredSession, Times, Timing, NONCE_LEN,
 };
 use secrecy::SecretString;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 
@@ -22,16 +22,22 @@ pub type LogSink = Box<dyn Fn(String) + Send + Sync>;
 
 pub struct Client {
     options: Options,
-    http: reqwest::Client,
+    /// The HTTPS client (shared per `caCert`), set up on the first exchange: a client served
+    /// from `initialSession` or the shared store never pays for loading the platform's roots.
+    http: OnceLock<transport::Http>,
     /// Held only to read or update the policy state: never across a request.
     lifecycle: Mutex<Lifecycle>,
     closed: watch::Sender<bool>,
     log: Option<LogSink>,
+    /// The shared store's key id and sealing key, derived on first use (only with a store).
+    seal: OnceLock<StoreSeal>,
 }
 
 impl Client {
     pub fn new(options: Options, log: Option<LogSink>) -> Result<Self, Error> {
-        let http = transport::client_for(options.ca_cert.as_deref())?;
+        // Checked now (before any I/O, as INVALID_OPTIONS); the client is built when first used.
+        transport::check_ca_cert(options.ca_cert.as_deref())?;
+        let http = OnceLock::new();
         let lifecycle = options.new_lifecycle();
         if let (Some((session, _)), Some(log)) = (lifecycle.permanent_session(), &log) {
             log(format!(
@@ -45,7 +51,12 @@ impl Client {
             lifecycle: Mutex::new(lifecycle),
             closed: watch::Sender::new(false),
             log,
+            seal: OnceLock::new(),
         })
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.options
     }
 
     /// The session the lifecycle holds now, if any (from the start: a permanent credential).
@@ -83,6 +94,65 @@ impl Client {
             .seeded_session(token, expires_at_ms, metadata, now)?;
         let times = self.lifecycle().succeeded(session.clone(), now);
         Ok((session, times))
+    }
+
+    fn seal(&self) -> &StoreSeal {
+        self.seal
+            .get_or_init(|| StoreSeal::new(&*self.options.provider))
+    }
+
+    /// The shared store's name for this client's credentials (no secret in it).
+    pub fn store_key(&self) -> &str {
+        self.seal().key_id()
+    }
+
+    /// The current session sealed for the shared store, with how long it lives (ms). Never a
+    /// permanent credential: it is no token to share, and it would outlive every store entry.
+    pub fn seal_session(&self, nonce: &[u8; NONCE_LEN]) -> Option<(String, u64)> {
+        let now = now_ms();
+        let lifecycle = self.lifecycle();
+        if lifecycle.permanent_session().is_some() {
+            return None;
+        }
+        let (session, times) = lifecycle.current()?;
+        let ttl = times.expires_at_ms.checked_sub(now).filter(|&ms| ms > 0)?;
+        Some((self.seal().seal_session(session, nonce), ttl))
+    }
+
+    /// A session from the shared store, opened (not yet checked nor adopted).
+    pub fn open_session(&self, sealed: &str) -> Option<StoredSession> {
+        self.seal().open_session(sealed)
+    }
+
+    /// The remembered rate limit sealed for the shared store, with how long it lasts (ms).
+    pub fn seal_rate_limit(&self, nonce: &[u8; NONCE_LEN]) -> Option<(String, u64)> {
+        let now = now_ms();
+        let limit = self.lifecycle().rate_limit(now)?;
+        let ttl = limit.until_ms - now;
+        Some((self.seal().seal_rate_limit(&limit, nonce), ttl))
+    }
+
+    /// Remember a rate limit read from the shared store; whether it opened and still holds.
+    pub fn adopt_rate_limit(&self, sealed: &str) -> bool {
+        let provider = self.options.provider.id();
+        let Some(limit) = self.seal().open_rate_limit(sealed, provider) else {
+            return false;
+        };
+        let now = now_ms();
+        if limit.until_ms <= now {
+            return false;
+        }
+        let line = self.lifecycle().remember_rate_limit(limit, now);
+        if let Some(line) = line {
+            self.log(format!("{provider} {line}"));
+        }
+        true
+    }
+
+    /// Hold background refreshes off for `ms` (another process is refreshing).
+    pub fn defer_refresh(&self, ms: u64) {
+        let until = now_ms().saturating_add(ms);
+        self.lifecycle().defer_background(until);
     }
 
     /// Drop the current session and end a refusal cool-down. Returns whether a session was
@@ -164,7 +234,10 @@ impl Client {
             // The wall clock once; durations from the monotonic one.
             let sent_at = now_ms();
             let clock = Instant::now();
-            let outcome = transport::send(&self.http, &request, timeout, id).await;
+            let outcome = match self.http() {
+                Ok(http) => transport::send(http, &request, timeout, id).await,
+                Err(e) => Err(e),
+            };
             let elapsed = clock.elapsed().as_millis() as u64;
             let date = outcome.as_ref().ok().and_then(|res| res.header("date"));
             let timing = Timing::of_answer(sent_at, sent_at + elapsed, date);
@@ -209,6 +282,17 @@ impl Client {
                 Step::Failed(error) => return Err(error),
             }
         }
+    }
+
+    fn http(&self) -> Result<&transport::Http, Error> {
+        if let Some(http) = self.http.get() {
+            return Ok(http);
+        }
+        let http = transport::client_for(self.options.ca_cert.as_deref())?;
+        if let (Some(log), Some(why)) = (&self.log, http.extra_ca_ignored()) {
+            log(format!("{} {why}", self.options.provider.id()));
+        }
+        Ok(self.http.get_or_init(|| http))
     }
 
     fn log(&self, line: String) {

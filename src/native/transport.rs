@@ -1,40 +1,127 @@
 //! Sending the core's request descriptions over HTTPS.
 //!
-//! One `reqwest::Client` (and so one connection pool) per distinct `caCert`, shared by every
-//! exchange and every `AuthClient` that uses it. Redirects are never followed, plain HTTP is
-//! refused by the client itself as a second line behind option checking, and TLS verification
-//! has no off switch: the platform's roots plus any `caCert` roots.
+//! One `reqwest::Client` (and so one connection pool) per distinct set of extra roots (`caCert`
+//! plus the file `NODE_EXTRA_CA_CERTS` names, by their PEM text), shared by every exchange and
+//! every `AuthClient` that uses it. Redirects are never followed, plain HTTP is refused by the
+//! client itself as a second line behind option checking, and TLS verification has no off
+//! switch: the platform's roots plus any extra roots. Proxies come from the environment
+//! (`HTTPS_PROXY`, `NO_PROXY`, …), read by reqwest when it builds a pool; see `conventions.rs`.
 
+use super::conventions::{self, ExtraCa, ProxyEnv};
 use crate::{Error, ErrorCode, HttpRequest, HttpResponse, MAX_BODY_BYTES};
 use reqwest::header::{HeaderName, HeaderValue};
 use secrecy::ExposeSecret;
 use std::error::Error as _;
+use std::ffi::OsString;
 use std::sync::{LazyLock, Mutex, Once};
 use std::time::Duration;
 
-/// Pools kept at once; more distinct `caCert` values than this evict the oldest.
+/// Pools kept at once; more distinct keys than this evict the oldest.
 const MAX_POOLS: usize = 8;
 
-/// `(caCert, client)` pairs, oldest first.
-type Pools = Vec<(Option<String>, reqwest::Client)>;
+/// What a pool is built from: its extra roots by PEM text (`caCert`, then the file
+/// `NODE_EXTRA_CA_CERTS` names) and the proxy and system-root variables of the environment.
+type PoolKey = (Option<String>, Option<String>, Vec<Option<OsString>>);
+
+/// `(key, pool)` pairs, oldest first.
+type Pools = Vec<(PoolKey, Http)>;
 
 static POOLS: LazyLock<Mutex<Pools>> = LazyLock::new(|| Mutex::new(Vec::new()));
 
-/// The shared client for this set of extra roots.
-pub fn client_for(ca_cert: Option<&str>) -> Result<reqwest::Client, Error> {
-    let mut pools = POOLS.lock().unwrap_or_else(|poison| poison.into_inner());
-    if let Some((_, client)) = pools.iter().find(|(ca, _)| ca.as_deref() == ca_cert) {
-        return Ok(client.clone());
+/// A shared connection pool, and what it was built with (for error messages).
+#[derive(Clone)]
+pub struct Http {
+    client: reqwest::Client,
+    proxies: ProxyEnv,
+    /// Why `NODE_EXTRA_CA_CERTS` was ignored when this client was created, if it was.
+    extra_ca_ignored: Option<String>,
+}
+
+impl Http {
+    /// Why `NODE_EXTRA_CA_CERTS` added no roots for this client, when it names a file.
+    pub fn extra_ca_ignored(&self) -> Option<&str> {
+        self.extra_ca_ignored.as_deref()
     }
-    let client = build_client(ca_cert)?;
+
+    /// How to reword the error made of `e` (a failure to reach `url`) where Node's conventions
+    /// explain it: a connection that failed on the way through a proxy names the proxy, and an
+    /// untrusted certificate says that `NODE_EXTRA_CA_CERTS` was ignored.
+    fn explain(&self, e: &reqwest::Error, url: &url::Url) -> impl FnOnce(Error) -> Error {
+        let proxy = || self.proxies.proxy_for(url);
+        let message = if conventions::is_untrusted_certificate(e) {
+            self.extra_ca_ignored
+                .as_ref()
+                .map(|why| Extra::Append(format!(". {why}")))
+        } else if e.is_connect() {
+            proxy().map(|proxy| {
+                let host = url.host_str().unwrap_or("?");
+                let port = url.port_or_known_default().unwrap_or(443);
+                Extra::Replace(format!(
+                    "could not get through the proxy {proxy} to {host}:{port}: {}. Check the proxy, or exclude {host} with NO_PROXY",
+                    chain(e)
+                ))
+            })
+        } else {
+            proxy().map(|proxy| Extra::Append(format!(" (through the proxy {proxy})")))
+        };
+        move |error: Error| match message {
+            Some(Extra::Append(text)) => {
+                let message = format!("{}{text}", error.message());
+                error.with_message(message)
+            }
+            Some(Extra::Replace(text)) => error.with_message(text),
+            None => error,
+        }
+    }
+}
+
+/// What [`Http::explain`] does to a message.
+enum Extra {
+    Append(String),
+    Replace(String),
+}
+
+/// The shared pool for `caCert` plus the roots `NODE_EXTRA_CA_CERTS` names, with the
+/// environment as it is now (read here, at client creation).
+pub fn client_for(ca_cert: Option<&str>) -> Result<Http, Error> {
+    let extra = conventions::node_extra_ca_certs();
+    let key: PoolKey = (
+        ca_cert.map(str::to_owned),
+        extra.pem.clone(),
+        conventions::pool_environment(),
+    );
+    let mut pools = POOLS.lock().unwrap_or_else(|poison| poison.into_inner());
+    if let Some((_, http)) = pools.iter().find(|(k, _)| *k == key) {
+        // The same pool, with this reading's note (an ignored file leaves the key as without it).
+        return Ok(Http {
+            extra_ca_ignored: extra.ignored,
+            ..http.clone()
+        });
+    }
+    let http = build_client(ca_cert, extra)?;
     if pools.len() >= MAX_POOLS {
         pools.remove(0);
     }
-    pools.push((ca_cert.map(str::to_owned), client.clone()));
-    Ok(client)
+    pools.push((key, http.clone()));
+    Ok(http)
 }
 
-fn build_client(ca_cert: Option<&str>) -> Result<reqwest::Client, Error> {
+/// `caCert` as PEM certificates, or `INVALID_OPTIONS` (cheap: no client is built).
+pub fn check_ca_cert(ca_cert: Option<&str>) -> Result<(), Error> {
+    ca_cert.map_or(Ok(()), |pem| parse_ca_cert(pem).map(drop))
+}
+
+fn parse_ca_cert(pem: &str) -> Result<Vec<reqwest::Certificate>, Error> {
+    // The options check has already refused keys and damaged blocks; this is what is left.
+    reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
+        Error::invalid_options(format!(
+            "caCert could not be read as PEM certificates: {}",
+            chain(&e)
+        ))
+    })
+}
+
+fn build_client(ca_cert: Option<&str>, extra: ExtraCa) -> Result<Http, Error> {
     static CRYPTO: Once = Once::new();
     // reqwest is built with `rustls-no-provider`; ring is this addon's provider. An error here
     // only means another provider is already installed in this process, which is fine.
@@ -47,16 +134,17 @@ fn build_client(ca_cert: Option<&str>) -> Result<reqwest::Client, Error> {
         .user_agent(concat!("vendor-auth/", env!("CARGO_PKG_VERSION")))
         .pool_idle_timeout(Duration::from_secs(90));
     if let Some(pem) = ca_cert {
-        // The options check has already refused keys and damaged blocks; this is what is left.
-        let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
-            Error::invalid_options(format!(
-                "caCert could not be read as PEM certificates: {}",
-                chain(&e)
-            ))
-        })?;
-        builder = builder.tls_certs_merge(certs);
+        builder = builder.tls_certs_merge(parse_ca_cert(pem)?);
     }
-    builder.build().map_err(|e| match ca_cert {
+    if let Some(pem) = &extra.pem {
+        // Checked when read: a file that does not parse was ignored there.
+        if let Ok(certs) = reqwest::Certificate::from_pem_bundle(pem.as_bytes()) {
+            builder = builder.tls_certs_merge(certs);
+        }
+    }
+    // Read right before `build()`, where reqwest reads the same variables.
+    let proxies = ProxyEnv::read();
+    let client = builder.build().map_err(|e| match ca_cert {
         // Building only fails on the roots: with caCert, those are the ones given.
         Some(_) => Error::invalid_options(format!(
             "caCert holds a certificate that cannot be used as a trusted root: {}",
@@ -69,17 +157,22 @@ fn build_client(ca_cert: Option<&str>) -> Result<reqwest::Client, Error> {
                 chain(&e)
             ),
         ),
+    })?;
+    Ok(Http {
+        client,
+        proxies,
+        extra_ca_ignored: extra.ignored,
     })
 }
 
 /// Send `request`, reading at most [`MAX_BODY_BYTES`] of the answer, all within `timeout`.
 pub async fn send(
-    client: &reqwest::Client,
+    http: &Http,
     request: &HttpRequest,
     timeout: Duration,
     provider: &'static str,
 ) -> Result<HttpResponse, Error> {
-    let mut builder = client.post(request.url.clone()).timeout(timeout);
+    let mut builder = http.client.post(request.url.clone()).timeout(timeout);
     for header in &request.headers {
         // Printable ASCII only: `http` would also pass bytes >= 0x80 ("obs-text"), sending a
         // UTF-8 value as raw bytes that each server reads differently. (The options check refuses
@@ -104,7 +197,10 @@ pub async fn send(
         builder = builder.header(name, value);
     }
     let builder = builder.body(request.body.expose_secret().to_vec());
-    let map = |e: reqwest::Error| transport_error(e, timeout, provider);
+    let map = |e: reqwest::Error| {
+        let explain = http.explain(&e, &request.url);
+        explain(transport_error(e, timeout, provider))
+    };
 
     let mut response = builder.send().await.map_err(map)?;
     let status = response.status().as_u16();
