@@ -25,6 +25,8 @@ pub struct Client {
     /// The HTTPS client (shared per `caCert`), set up on the first exchange: a client served
     /// from `initialSession` or the shared store never pays for loading the platform's roots.
     http: OnceLock<transport::Http>,
+    /// What the HTTPS client takes from the environment, as it was at creation.
+    pool_env: transport::PoolEnv,
     /// Held only to read or update the policy state: never across a request.
     lifecycle: Mutex<Lifecycle>,
     closed: watch::Sender<bool>,
@@ -38,6 +40,7 @@ impl Client {
         // Checked now (before any I/O, as INVALID_OPTIONS); the client is built when first used.
         transport::check_ca_cert(options.ca_cert.as_deref())?;
         let http = OnceLock::new();
+        let pool_env = transport::PoolEnv::read();
         let lifecycle = options.new_lifecycle();
         if let (Some((session, _)), Some(log)) = (lifecycle.permanent_session(), &log) {
             log(format!(
@@ -48,6 +51,7 @@ impl Client {
         Ok(Self {
             options,
             http,
+            pool_env,
             lifecycle: Mutex::new(lifecycle),
             closed: watch::Sender::new(false),
             log,
@@ -288,7 +292,7 @@ impl Client {
         if let Some(http) = self.http.get() {
             return Ok(http);
         }
-        let http = transport::client_for(self.options.ca_cert.as_deref())?;
+        let http = transport::client_for(self.options.ca_cert.as_deref(), &self.pool_env)?;
         if let (Some(log), Some(why)) = (&self.log, http.extra_ca_ignored()) {
             log(format!("{} {why}", self.options.provider.id()));
         }
