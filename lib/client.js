@@ -9,12 +9,13 @@
 // answer. JS keeps only the current header and Session and the `freshUntil` time the core gave.
 //
 // The driver (the native binding here) provides: `provider`, `plan()` → { action, until, error },
-// `exchange()` / `exchangeInBackground(done)` → { session, freshUntil, error }, `invalidate()`
-// and `close()`.
+// `exchange()` / `exchangeInBackground(done)` → { session, freshUntil, error }, `current()` (the
+// session the core holds from the start, e.g. a permanent credential), `invalidate()` → whether
+// it dropped one, and `close()`.
 
 const { inspect } = require('node:util')
 const { VendorAuthError, fromNative } = require('./errors')
-const { createNative, exchange, ownOutcome, ready } = require('./native')
+const { createNative, exchange, ownOutcome, ready, sessionFields } = require('./native')
 const { checkSignal } = require('./options')
 const { Session } = require('./session')
 const { authFetch } = require('./fetch')
@@ -68,6 +69,10 @@ class AuthClient {
           isClosed: () => this.#closed,
         })
       }
+      // A permanent credential (Vendy's scheme 'basic') is the core's from the start: served
+      // from the first call, with no exchange.
+      const current = native.current()
+      if (current) this.#install(ownOutcome(current))
       if (initialSession !== undefined) this.#seed(initialSession)
     } catch (error) {
       native.close()
@@ -129,14 +134,18 @@ class AuthClient {
    * `authHeader()` (or the token, or the header value) that the vendor's API refused, it drops the
    * token only if that is still the current one: many callers that saw the same 401 cause one
    * new exchange, not one each. Returns whether the token was dropped. Also ends a cool-down
-   * after refused credentials.
+   * after refused credentials. A permanent credential (Vendy's scheme 'basic') is never dropped:
+   * no exchange could give another, so this returns false.
    */
   invalidate(stale) {
     if (stale !== undefined && !this.#isCurrent(stale)) return false
+    if (!this.#native.invalidate()) {
+      this.#log('invalidate(): a permanent credential is kept (nothing to fetch again)')
+      return false
+    }
     this.#log(stale === undefined ? 'token invalidated' : 'token invalidated (refused by the API)')
     if (this.#state.session !== null) this.#dropped = this.#state.session.token
     this.#state = EMPTY
-    this.#native.invalidate()
     return true
   }
 
@@ -285,6 +294,10 @@ class AuthClient {
   /** Start from a session the application kept (a Session, or `{ token, expiresAt }`). */
   #seed(kept) {
     const seed = seedFrom(kept, this.provider)
+    if (this.#state.header !== null) {
+      this.#log('initialSession not used: the credential is permanent, there is no exchange to skip')
+      return
+    }
     if (seed.expiresAt <= Date.now()) {
       this.#log('initialSession has expired: the first call exchanges')
       return
@@ -332,8 +345,6 @@ if (typeof Symbol.dispose === 'symbol') {
   AuthClient.prototype[Symbol.dispose] = AuthClient.prototype.close
 }
 
-const METADATA = ['scope', 'permissions', 'shopDomain', 'mode', 'vendorId']
-
 /** The fields of `initialSession`: own properties of a plain object, or a Session's getters. */
 function seedFrom(kept, provider) {
   const invalid = (why) =>
@@ -357,18 +368,19 @@ function seedFrom(kept, provider) {
   const kind = read('provider')
   if (kind !== undefined && kind !== provider)
     throw invalid(`is a ${String(kind).slice(0, 20)} session, not ${provider}`)
-  const seed = { token, expiresAt }
-  for (const key of METADATA) {
-    const value = read(key)
+  // The fields the vendor declares, of the declared type (others are left out).
+  const metadata = []
+  for (const { name, jsType } of sessionFields(provider)) {
+    const value = read(name)
     if (
-      key === 'permissions'
+      jsType === 'string[]'
         ? Array.isArray(value) && value.every((p) => typeof p === 'string')
         : typeof value === 'string'
     ) {
-      seed[key] = value
+      metadata.push({ name, value })
     }
   }
-  return seed
+  return { token, expiresAt, metadata }
 }
 
 function headerOf(state) {

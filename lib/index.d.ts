@@ -90,21 +90,14 @@ export declare const ErrorCodes: Readonly<{ [K in ErrorCode]: K }>
 /** Receives one debug line (never holding a secret). */
 export type Logger = ((line: string) => void) | { debug(line: string): void }
 
-export interface AuthenticateOptions<P extends Provider = Provider> {
-  /** Which vendor; a literal (`'vendy'`) narrows the header and session types to it. */
+/**
+ * Options every vendor takes, `provider` among them. Each vendor's own options are in its
+ * interface below (`VendorOptions` maps ids to them); the core declares every option once
+ * (`binding.optionSchema()`), and `__test__/schema.test.js` fails when these types drift from it.
+ */
+export interface CommonOptions<P extends Provider = Provider> {
+  /** Which vendor; a literal (`'vendy'`) narrows the options, header and session types to it. */
   provider: P
-  /** Vendy access key (printable ASCII: it travels as a header value). Default: env `VENDY_ACCESS_KEY`. */
-  accessKey?: string
-  /** Vendy secret key (printable ASCII: it travels as a header value). Default: env `VENDY_SECRET_KEY`. */
-  secretKey?: string
-  /** Vendy legacy login: the registered e-mail (HTTP Basic; not empty, no `:`). */
-  username?: string
-  /** Vendy legacy login: the password (not empty). */
-  password?: string
-  /** PuppetVendors vendor key (`vk_live_…` / `vk_test_…`). Default: env `PUPPETVENDORS_API_KEY`. */
-  apiKey?: string
-  /** PuppetVendors shop, for keys valid across several shops. Default: env `PUPPETVENDORS_SHOP_DOMAIN`. */
-  shopDomain?: string
   /** Picks the vendor's documented base URL. Default `'production'`. */
   environment?: 'production' | 'staging'
   /** Overrides the base URL. Must be `https:`, at most 2048 characters. */
@@ -127,11 +120,60 @@ export interface AuthenticateOptions<P extends Provider = Provider> {
    * whatever the logger throws (or an async one rejects with) is ignored.
    */
   logger?: Logger
+}
+
+/** Vendy's own options. */
+export interface VendyOptions {
+  /** Vendy access key (printable ASCII: it travels as a header value). Default: env `VENDY_ACCESS_KEY`. */
+  accessKey?: string
+  /** Vendy secret key (printable ASCII: it travels as a header value). Default: env `VENDY_SECRET_KEY`. */
+  secretKey?: string
+  /** Vendy legacy login: the registered e-mail (HTTP Basic; not empty, no `:`). Scheme `'token'` only. */
+  username?: string
+  /** Vendy legacy login: the password (not empty). Scheme `'token'` only. */
+  password?: string
+  /**
+   * How the keys are used. `'token'` (default): traded for a short-lived JWT, sent as
+   * `Authorization: Bearer …` and refreshed ahead of expiry. `'basic'`: Vendy's permanent keys,
+   * sent as they are on every request as `Authorization: Basic base64(accessKey:secretKey)`,
+   * with no exchange and no expiry (the Session's `expiresAt` is `null`); the options that only
+   * shape an exchange (`timeoutMs`, `maxRetries`, `refreshWindowMs`, `initialSession`,
+   * `tokenStore`…) are checked and have no effect.
+   */
+  scheme?: 'token' | 'basic'
+}
+
+/** PuppetVendors' own options. */
+export interface PuppetVendorsOptions {
+  /** PuppetVendors vendor key (`vk_live_…` / `vk_test_…`). Default: env `PUPPETVENDORS_API_KEY`. */
+  apiKey?: string
+  /** PuppetVendors shop, for keys valid across several shops. Default: env `PUPPETVENDORS_SHOP_DOMAIN`. */
+  shopDomain?: string
+}
+
+/** Each vendor's own options, by provider id. */
+export interface VendorOptions {
+  vendy: VendyOptions
+  puppetvendors: PuppetVendorsOptions
+}
+
+/**
+ * The options of provider `P`: the common ones and that vendor's own (another vendor's option is
+ * a type error). For `Provider` itself, a union with one member per vendor, told apart by
+ * `provider`.
+ */
+export type ProviderOptions<P extends Provider = Provider> = P extends Provider
+  ? CommonOptions<P> & VendorOptions[P]
+  : never
+
+/** Options of `authenticate()`. */
+export type AuthenticateOptions<P extends Provider = Provider> = ProviderOptions<P> & {
   /** Aborts the exchange (rejects with code `ABORTED`). `authenticate()` only. */
   signal?: AbortSignalLike
 }
 
-export interface ClientOptions<P extends Provider = Provider> extends Omit<AuthenticateOptions<P>, 'signal'> {
+/** Options only a client takes. */
+export interface ClientOnlyOptions<P extends Provider = Provider> {
   /**
    * How long before expiry a background refresh starts. Default 300000 (5 minutes); at most half
    * the token's lifetime.
@@ -156,6 +198,9 @@ export interface ClientOptions<P extends Provider = Provider> extends Omit<Authe
    */
   storeTimeoutMs?: number
 }
+
+/** Options of `createClient()` / `new AuthClient()`. */
+export type ClientOptions<P extends Provider = Provider> = ProviderOptions<P> & ClientOnlyOptions<P>
 
 /**
  * A shared store for tokens (sealed: values are opaque text). Keys come without a prefix; every
@@ -208,24 +253,38 @@ export interface ClientEvents<P extends Provider = Provider> {
   error: VendorAuthError
 }
 
-/** A token from one exchange. `inspect`/`JSON.stringify` show only a prefix of the token. */
+/**
+ * A token from one exchange (or a permanent credential). `inspect`/`JSON.stringify` show only a
+ * prefix of a token, and nothing of a permanent credential.
+ */
 export declare class Session<P extends Provider = Provider> {
   private constructor()
   readonly provider: P
   /** The token (read it only to send it to the vendor). */
   readonly token: string
-  /** Expiry in ms since the epoch: the earlier of the vendor's statement and the JWT `exp`. */
-  readonly expiresAt: number
+  /**
+   * Expiry in ms since the epoch: the earlier of the vendor's statement and the JWT `exp`.
+   * `null`: never expires (Vendy's scheme `'basic'`, a permanent credential).
+   */
+  readonly expiresAt: number | null
   /** `'Authorization'` (Vendy) or `'x-access-token'` (PuppetVendors). */
   readonly headerName: HeaderName<P>
-  /** `'Bearer <token>'` (Vendy) or the bare token (PuppetVendors). */
+  /**
+   * `'Bearer <token>'` (Vendy), `'Basic <base64(accessKey:secretKey)>'` (Vendy's scheme
+   * `'basic'`: the token is the base64 part) or the bare token (PuppetVendors).
+   */
   readonly headerValue: string
   /** `{ [headerName]: headerValue }` (a new object each time). */
   readonly headers: ProviderHeaders[P]
+  /** PuppetVendors: the token's scope (`'vendor'`). */
   readonly scope?: string
+  /** PuppetVendors: what the key may do, e.g. `'orders:read'`. */
   readonly permissions?: string[]
+  /** PuppetVendors: the shop the token is for. */
   readonly shopDomain?: string
+  /** PuppetVendors: `'live'` or `'test'`, from the key. */
   readonly mode?: 'live' | 'test' | string
+  /** PuppetVendors: the vendor the token acts as. */
   readonly vendorId?: string
   /** A redacted plain object. */
   toJSON(): Record<string, unknown>
@@ -266,9 +325,9 @@ export declare class AuthClient<P extends Provider = Provider> {
   constructor(options: ClientOptions<P>)
   readonly provider: P
   /**
-   * `{ Authorization: 'Bearer …' }` (Vendy) or `{ 'x-access-token': '…' }` (PuppetVendors); a
-   * frozen object. Rejects at once (no request) while a rate limit or a refusal cool-down is
-   * remembered. Never throws.
+   * `{ Authorization: 'Bearer …' }` (Vendy; `'Basic …'` with scheme `'basic'`, at once and with
+   * no request ever) or `{ 'x-access-token': '…' }` (PuppetVendors); a frozen object. Rejects at
+   * once (no request) while a rate limit or a refusal cool-down is remembered. Never throws.
    */
   authHeader(options?: CallOptions): Promise<AuthHeader<P>>
   /** The current session. */
@@ -278,7 +337,8 @@ export declare class AuthClient<P extends Provider = Provider> {
    * `Headers`, or the header value) that the vendor's API refused, only if that is still the
    * current token, so that many callers that saw the same 401 cause one new exchange. With no
    * argument, whatever is current. Returns whether a token was dropped; also ends a cool-down
-   * after refused credentials.
+   * after refused credentials. A permanent credential (Vendy's scheme `'basic'`) is never dropped
+   * (`false`): no exchange could give another.
    */
   invalidate(stale?: AuthHeader<P> | Readonly<Record<string, string>> | HeadersLike | string): boolean
   /**

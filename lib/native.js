@@ -4,15 +4,17 @@
 
 const { VendorAuthError, fromNative } = require('./errors')
 const binding = loadBinding()
-const { prepareOptions } = require('./options')
+const { prepareOptions, nativeTypes } = require('./options')
 const { Session } = require('./session')
 
-const NATIVE_OPTIONS = Object.freeze(binding.knownOptions())
+/** The core's option schema: every option and vendor, as the Rust side declares them. */
+const SCHEMA = binding.optionSchema()
+const NATIVE_TYPES = nativeTypes(SCHEMA.options)
 const OUR_CODES = new Set(['INVALID_OPTIONS', 'INSECURE_URL'])
 
 /** Validate options and create the native client that holds the credentials. */
 function createNative(options) {
-  const prepared = prepareOptions(options, NATIVE_OPTIONS)
+  const prepared = prepareOptions(options, NATIVE_TYPES)
   const { logger } = prepared
   // Lines arrive from Rust as they happen; a user's logger that throws is contained here too.
   const log =
@@ -184,4 +186,10 @@ function loadBinding() {
   return require('./bundled').fromBundle(undefined, loaded)
 }
 
-module.exports = { authenticate, createNative, exchange, ownOutcome, ready }
+/** The session fields vendor `provider` declares: `[{ name, jsType }]`. */
+function sessionFields(provider) {
+  const spec = SCHEMA.providers.find((p) => p.id === provider)
+  return spec === undefined ? [] : spec.fields
+}
+
+module.exports = { authenticate, createNative, exchange, ownOutcome, ready, sessionFields }

@@ -1,7 +1,9 @@
 'use strict'
 // Checks done in JS before options reach the native side: the shape of the object, unknown
 // keys (typos such as `accesKey` should not silently fall back to the environment), value
-// types (so that no conversion error can echo a value), and the JS-only options.
+// types (so that no conversion error can echo a value), and the JS-only options. Names and types
+// come from the core's option schema (`binding.optionSchema()`): no option is listed here but the
+// JS-only ones.
 //
 // Hostile inputs: only own properties count (an `Object.prototype.baseUrl` planted by another
 // bug in the app must never redirect credentials), each is read exactly once (a getter cannot
@@ -11,8 +13,18 @@
 
 const { VendorAuthError } = require('./errors')
 
-const NUMBER_OPTIONS = new Set(['timeoutMs', 'exchangeTimeoutMs', 'maxRetries', 'maxRetryDelayMs', 'refreshWindowMs'])
-const JS_ONLY_OPTIONS = new Set(['logger', 'signal', 'initialSession', 'tokenStore', 'storeTimeoutMs'])
+/**
+ * Options that never reach the core, and where each is taken: `'both'`, `'authenticate'` (only
+ * `authenticate()`) or `'client'` (only `createClient()`).
+ */
+const JS_ONLY_OPTIONS = Object.freeze({
+  __proto__: null,
+  logger: 'both',
+  signal: 'authenticate',
+  initialSession: 'client',
+  tokenStore: 'client',
+  storeTimeoutMs: 'client',
+})
 
 function invalid(message, cause) {
   return new VendorAuthError('INVALID_OPTIONS', message, cause === undefined ? {} : { cause })
@@ -31,13 +43,24 @@ function ownEntries(object) {
 }
 
 /**
+ * From the core's option schema: each native option's JS type (`'string'` / `'number'`), by name.
+ * @param {ReadonlyArray<{ name: string, jsType: string }>} schemaOptions
+ * @returns {Map<string, string>}
+ */
+function nativeTypes(schemaOptions) {
+  const types = new Map()
+  for (const option of schemaOptions) types.set(option.name, option.jsType)
+  return types
+}
+
+/**
  * Split user options into what the native side takes and the JS-only ones.
  * @param {unknown} options
- * @param {readonly string[]} nativeKeys option names the native side knows
+ * @param {ReadonlyMap<string, string>} types the native options' JS types, by name (`nativeTypes`)
  */
-function prepareOptions(options, nativeKeys) {
+function prepareOptions(options, types) {
   try {
-    return prepare(options, nativeKeys)
+    return prepare(options, types)
   } catch (error) {
     if (error instanceof VendorAuthError) throw error
     // A throwing getter, a Proxy trap, a revoked Proxy: the user's error is kept as `cause`, but
@@ -49,11 +72,11 @@ function prepareOptions(options, nativeKeys) {
   }
 }
 
-function prepare(options, nativeKeys) {
+function prepare(options, types) {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw invalid("options must be an object such as { provider: 'vendy' }")
   }
-  const known = new Set([...nativeKeys, ...JS_ONLY_OPTIONS])
+  const known = new Set([...types.keys(), ...Object.keys(JS_ONLY_OPTIONS)])
   const native = Object.create(null)
   const jsOnly = Object.create(null)
   for (const [key, value] of ownEntries(options)) {
@@ -61,11 +84,11 @@ function prepare(options, nativeKeys) {
       throw invalid(`unknown option '${key}'; known options: ${[...known].join(', ')}`)
     }
     if (value === undefined || value === null) continue
-    if (JS_ONLY_OPTIONS.has(key)) {
+    if (Object.hasOwn(JS_ONLY_OPTIONS, key)) {
       jsOnly[key] = value
       continue
     }
-    const expected = NUMBER_OPTIONS.has(key) ? 'number' : 'string'
+    const expected = types.get(key)
     if (typeof value !== expected) {
       // The value itself is not shown: it may be a credential.
       throw invalid(`option '${key}' must be a ${expected}, not ${describe(value)}`)
@@ -137,4 +160,4 @@ function contained(write) {
 
 function ignore() {}
 
-module.exports = { prepareOptions, ownEntries, checkSignal }
+module.exports = { prepareOptions, nativeTypes, ownEntries, checkSignal, JS_ONLY_OPTIONS }

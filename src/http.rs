@@ -7,6 +7,8 @@ use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use std::fmt;
 use url::Url;
 
+use crate::Error;
+
 /// Largest response body the core will look at. Token answers are a few hundred bytes; a
 /// transport stops reading past this and reports `INVALID_RESPONSE` instead of buffering more.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -154,9 +156,49 @@ impl HttpResponse {
     }
 }
 
+/// Check that a credential can travel as the value of the HTTP header `header` as it is:
+/// printable ASCII, no spaces (HTTP would let through non-ASCII bytes as "obs-text", which each
+/// server reads differently, and trims spaces at the ends, changing the key). `what` names the
+/// option (and its environment variable); the value itself is never quoted.
+pub(crate) fn header_safe(value: &SecretString, what: &str, header: &str) -> Result<(), Error> {
+    let value = value.expose_secret();
+    let problem = if value.chars().any(|c| c.is_control()) {
+        "a control character (such as a stray newline)"
+    } else if !value.is_ascii() {
+        "a non-ASCII character"
+    } else if value.contains(' ') {
+        "a space"
+    } else {
+        return Ok(());
+    };
+    Err(Error::invalid_options(format!(
+        "{what} has {problem}; it is sent in the {header} HTTP header, which takes printable ASCII only (check for a copy-paste accident)"
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorCode;
+
+    #[test]
+    fn header_values_must_be_printable_ascii() {
+        assert!(header_safe(&"AK-123_x".into(), "accessKey", "AccessKey").is_ok());
+        for (bad, why) in [
+            ("sk-\u{e9}t\u{e9}", "non-ASCII"),
+            ("sk-1\n", "control character"),
+            ("sk 1", "a space"),
+        ] {
+            let e = header_safe(&bad.into(), "secretKey", "SecretKey").unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidOptions);
+            assert!(e.message().contains(why), "{}", e.message());
+            assert!(
+                e.message().contains("SecretKey HTTP header"),
+                "{}",
+                e.message()
+            );
+        }
+    }
 
     #[test]
     fn debug_redacts_sensitive_headers_and_body() {

@@ -7,6 +7,7 @@
 //! - `native` (default feature): the reqwest/tokio transport that drives the core, and the one
 //!   Node-API binding module.
 
+mod answer;
 mod error;
 mod exchange;
 mod expiry;
@@ -17,7 +18,9 @@ mod pem;
 pub mod provider;
 mod redact;
 mod retry;
+pub mod schema;
 mod session;
+mod status;
 mod store;
 
 #[cfg(feature = "native")]
@@ -28,9 +31,13 @@ pub use exchange::{Exchange, Step};
 pub use expiry::{jwt_exp_ms, parse_http_date_ms, resolve_expiry, Timing, MAX_TOKEN_LIFETIME_MS};
 pub use http::{Header, HttpRequest, HttpResponse, MAX_BODY_BYTES};
 pub use lifecycle::{Lifecycle, Mode, Plan, Times, SAFETY_MARGIN_MS};
-pub use options::{Environment, Options, RawOptions, KNOWN_OPTIONS};
-pub use provider::{Provider, TokenHeader};
+pub use options::{
+    option_schema, FieldEntry, OptionEntry, OptionInput, OptionSchema, Options, ProviderEntry,
+    RawOptions,
+};
+pub use provider::Provider;
 pub use redact::{scrub, token_preview};
 pub use retry::{parse_retry_after_ms, RetryPolicy};
-pub use session::{Session, SessionMetadata};
+pub use schema::{Environment, OptionSpec};
+pub use session::{FieldKind, FieldSpec, FieldValue, Session, SessionMetadata, TokenHeader};
 pub use store::{SharedRateLimit, StoreSeal, StoredSession, NONCE_LEN};

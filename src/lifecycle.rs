@@ -52,6 +52,14 @@ impl Times {
     /// is at most half the lifetime (a longer one would make a short-lived token "due" most of
     /// its life) and never shorter than the safety margin.
     pub fn new(expires_at_ms: u64, now_ms: u64, refresh_window_ms: u64) -> Self {
+        if expires_at_ms == Session::NEVER {
+            // A permanent credential: never due, never unusable.
+            return Self {
+                expires_at_ms,
+                refresh_at_ms: Session::NEVER,
+                usable_until_ms: Session::NEVER,
+            };
+        }
         let lifetime = expires_at_ms.saturating_sub(now_ms);
         let margin = SAFETY_MARGIN_MS.min(lifetime / 10);
         let window = margin.max(refresh_window_ms.min(lifetime / 2));
@@ -129,6 +137,8 @@ pub struct Lifecycle {
     block: Option<Block>,
     /// Refusals in a row (the cool-down doubles with each).
     refusals: u32,
+    /// The current session is a permanent credential: served for ever, never dropped.
+    permanent: bool,
 }
 
 impl Lifecycle {
@@ -140,7 +150,24 @@ impl Lifecycle {
             next_background_at_ms: 0,
             block: None,
             refusals: 0,
+            permanent: false,
         }
+    }
+
+    /// A lifecycle that serves `session`, a permanent credential (`expires_at_ms` =
+    /// [`Session::NEVER`], such as Vendy's scheme `'basic'`), from the start and for ever: every
+    /// plan is `Serve { until_ms: u64::MAX }`, no exchange is ever due, and `invalidate` keeps it
+    /// (there is nothing to fetch again).
+    pub fn permanent(session: Session) -> Self {
+        let mut lifecycle = Self::new(0);
+        lifecycle.succeeded(session, 0);
+        lifecycle.permanent = true;
+        lifecycle
+    }
+
+    /// The permanent credential this lifecycle serves, if it is one.
+    pub fn permanent_session(&self) -> Option<(&Session, &Times)> {
+        self.current().filter(|_| self.permanent)
     }
 
     /// What a caller that is not on the hot path should do at `now_ms`.
@@ -304,8 +331,12 @@ impl Lifecycle {
     }
 
     /// Forget the current token and end a refusal cool-down (the caller says something changed).
-    /// A rate limit stays: the vendor asked us to wait, whatever the token.
-    pub fn invalidate(&mut self) {
+    /// A rate limit stays: the vendor asked us to wait, whatever the token. Returns whether the
+    /// token was dropped: a permanent credential is kept (a new exchange could not change it).
+    pub fn invalidate(&mut self) -> bool {
+        if self.permanent {
+            return false;
+        }
         self.current = None;
         self.background_failures = 0;
         self.next_background_at_ms = 0;
@@ -317,6 +348,7 @@ impl Lifecycle {
         {
             self.block = None;
         }
+        true
     }
 }
 
@@ -493,6 +525,26 @@ mod tests {
         // and the doubling starts over
         l.failed(&refused(), Mode::Foreground, now, 0.5);
         assert_eq!(l.plan(now + 1_000), Plan::Exchange);
+    }
+
+    #[test]
+    fn a_permanent_credential_is_served_for_ever_and_survives_invalidate() {
+        let mut l = Lifecycle::permanent(session(Session::NEVER));
+        let forever = Plan::Serve { until_ms: u64::MAX };
+        for now in [0, NOW, NOW + 400 * 86_400_000, u64::MAX - 1] {
+            assert_eq!(l.plan(now), forever);
+        }
+        assert!(!l.invalidate());
+        assert_eq!(l.plan(NOW), forever);
+        assert!(l.permanent_session().is_some());
+        // Nothing remembered can hold it back either.
+        l.failed(&refused(), Mode::Foreground, NOW, 0.5);
+        assert_eq!(l.plan(NOW), forever);
+        // An ordinary lifecycle drops its token.
+        let mut l = with_token(HOUR);
+        assert!(l.permanent_session().is_none());
+        assert!(l.invalidate());
+        assert_eq!(l.plan(NOW), Plan::Exchange);
     }
 
     #[test]

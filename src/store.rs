@@ -96,16 +96,9 @@ struct SessionBody<'a> {
     #[serde(borrow)]
     token: std::borrow::Cow<'a, str>,
     expires_at_ms: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    scope: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    permissions: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    shop_domain: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    mode: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    vendor_id: Option<String>,
+    /// The fields the vendor declares (a JSON object by their names).
+    #[serde(default, skip_serializing_if = "SessionMetadata::is_empty")]
+    metadata: SessionMetadata,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -163,15 +156,10 @@ impl StoreSeal {
 
     /// `session` sealed under `nonce` (random, from the driver), as text.
     pub fn seal_session(&self, session: &Session, nonce: &[u8; NONCE_LEN]) -> String {
-        let m = &session.metadata;
         let body = SessionBody {
             token: session.token.expose_secret().into(),
             expires_at_ms: session.expires_at_ms,
-            scope: m.scope.clone(),
-            permissions: m.permissions.clone(),
-            shop_domain: m.shop_domain.clone(),
-            mode: m.mode.clone(),
-            vendor_id: m.vendor_id.clone(),
+            metadata: session.metadata.clone(),
         };
         let plain = Zeroizing::new(serde_json::to_vec(&body).expect("plain data serializes"));
         self.seal(Kind::Session, &plain, nonce)
@@ -185,13 +173,7 @@ impl StoreSeal {
         Some(StoredSession {
             token: SecretString::from(body.token.into_owned()),
             expires_at_ms: body.expires_at_ms,
-            metadata: SessionMetadata {
-                scope: body.scope,
-                permissions: body.permissions,
-                shop_domain: body.shop_domain,
-                mode: body.mode,
-                vendor_id: body.vendor_id,
-            },
+            metadata: body.metadata,
         })
     }
 
@@ -292,31 +274,30 @@ impl StoreSeal {
 mod tests {
     use super::*;
     use crate::options::{Options, RawOptions};
-    use crate::TokenHeader;
+    use crate::{FieldValue, TokenHeader};
     use proptest::prelude::*;
 
     const PV_KEY: &str = "vk_test_STORECHECK_0123456789";
     const TOKEN: &str = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJzdG9yZSJ9.STORE-TOKEN-SIGNATURE-abcdef";
 
     fn pv(shop: Option<&str>, base: &str) -> StoreSeal {
-        let raw = RawOptions {
-            provider: Some("puppetvendors".into()),
-            api_key: Some(PV_KEY.into()),
-            shop_domain: shop.map(Into::into),
-            base_url: Some(base.into()),
-            ..RawOptions::default()
+        let raw = RawOptions::new()
+            .with("provider", "puppetvendors")
+            .with("apiKey", PV_KEY)
+            .with("baseUrl", base);
+        let raw = match shop {
+            Some(shop) => raw.with("shopDomain", shop),
+            None => raw,
         };
         let options = Options::resolve(raw, &|_| None).unwrap();
         StoreSeal::new(&*options.provider)
     }
 
     fn vendy(access: &str, secret: &str) -> StoreSeal {
-        let raw = RawOptions {
-            provider: Some("vendy".into()),
-            access_key: Some(access.into()),
-            secret_key: Some(secret.into()),
-            ..RawOptions::default()
-        };
+        let raw = RawOptions::new()
+            .with("provider", "vendy")
+            .with("accessKey", access)
+            .with("secretKey", secret);
         let options = Options::resolve(raw, &|_| None).unwrap();
         StoreSeal::new(&*options.provider)
     }
@@ -327,12 +308,14 @@ mod tests {
             token: token.to_owned().into(),
             expires_at_ms,
             header: TokenHeader::Raw("x-access-token"),
-            metadata: SessionMetadata {
-                scope: Some("vendor".into()),
-                permissions: Some(vec!["orders:read".into()]),
-                shop_domain: Some("s.myshopify.com".into()),
-                mode: Some("test".into()),
-                vendor_id: Some("v1".into()),
+            metadata: {
+                let mut m = SessionMetadata::default();
+                m.insert("scope", FieldValue::Text("vendor".into()));
+                m.insert("permissions", FieldValue::List(vec!["orders:read".into()]));
+                m.insert("shopDomain", FieldValue::Text("s.myshopify.com".into()));
+                m.insert("mode", FieldValue::Text("test".into()));
+                m.insert("vendorId", FieldValue::Text("v1".into()));
+                m
             },
         }
     }

@@ -64,6 +64,17 @@ export async function narrowing(): Promise<void> {
   // @ts-expect-error unknown provider
   createClient({ provider: 'other' })
 
+  // Each vendor takes its own options: a literal provider narrows them too.
+  // @ts-expect-error apiKey is a PuppetVendors option
+  createClient({ provider: 'vendy', apiKey: 'vk_test_x' })
+  // @ts-expect-error scheme is a Vendy option
+  void authenticate({ provider: 'puppetvendors', apiKey: 'vk_test_x', scheme: 'basic' })
+  const basic = createClient({ provider: 'vendy', scheme: 'basic' })
+  expectType<Equal<typeof basic, AuthClient<'vendy'>>>()
+  // A permanent credential (scheme 'basic') never expires.
+  const expiry: number | null = (await basic.getSession()).expiresAt
+  void expiry
+
   // client.fetch works in every lib setup: its result has a status.
   const response = await vendy.fetch('https://api.vendy.money/wallets')
   const status: number = response.status

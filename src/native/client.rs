@@ -5,14 +5,12 @@
 //! This side owns the credentials (they never go back to JS) and the lifecycle state; the JS side
 //! keeps only the current header and the number the last [`Plan`] gave it for its hot path.
 
-use super::conventions::{self, ExtraCa};
 use super::transport;
-use crate::SessionMetadata;
 use crate::{
-    expiry, token_preview, Error, ErrorCode, Exchange, Lifecycle, Mode, Options, Plan, Session,
+    expiry, Error, ErrorCode, Exchange, Lifecycle, Mode, Options, Plan, Session, SessionMetadata,
     Step, StoreSeal, StoredSession, Times, Timing, NONCE_LEN,
 };
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::sync::{Mutex, MutexGuard, OnceLock};
@@ -27,8 +25,8 @@ pub struct Client {
     /// The HTTPS client (shared per `caCert`), set up on the first exchange: a client served
     /// from `initialSession` or the shared store never pays for loading the platform's roots.
     http: OnceLock<transport::Http>,
-    /// What `NODE_EXTRA_CA_CERTS` named when the client was created.
-    extra_ca: ExtraCa,
+    /// What the HTTPS client takes from the environment, as it was at creation.
+    pool_env: transport::PoolEnv,
     /// Held only to read or update the policy state: never across a request.
     lifecycle: Mutex<Lifecycle>,
     closed: watch::Sender<bool>,
@@ -41,16 +39,20 @@ impl Client {
     pub fn new(options: Options, log: Option<LogSink>) -> Result<Self, Error> {
         // Checked now (before any I/O, as INVALID_OPTIONS); the client is built when first used.
         transport::check_ca_cert(options.ca_cert.as_deref())?;
-        // Node reads NODE_EXTRA_CA_CERTS at start-up; we read it when the client is created,
-        // even though the HTTPS client itself is built at the first exchange.
-        let extra_ca = conventions::node_extra_ca_certs();
         let http = OnceLock::new();
-        let lifecycle = Mutex::new(Lifecycle::new(options.refresh_window_ms));
+        let pool_env = transport::PoolEnv::read();
+        let lifecycle = options.new_lifecycle();
+        if let (Some((session, _)), Some(log)) = (lifecycle.permanent_session(), &log) {
+            log(format!(
+                "{} permanent credential: sent as it is on every request, no exchange, no expiry",
+                session.provider
+            ));
+        }
         Ok(Self {
             options,
             http,
-            extra_ca,
-            lifecycle,
+            pool_env,
+            lifecycle: Mutex::new(lifecycle),
             closed: watch::Sender::new(false),
             log,
             seal: OnceLock::new(),
@@ -61,21 +63,39 @@ impl Client {
         &self.options
     }
 
+    /// The session the lifecycle holds now, if any (from the start: a permanent credential).
+    pub fn current(&self) -> Option<(Session, Times)> {
+        self.lifecycle().current().map(|(s, t)| (s.clone(), *t))
+    }
+
+    /// A permanent credential's session, if this client serves one.
+    fn permanent(&self) -> Option<(Session, Times)> {
+        self.lifecycle()
+            .permanent_session()
+            .map(|(s, t)| (s.clone(), *t))
+    }
+
     /// What a caller off the hot path should do at `now_ms` (the core's decision).
     pub fn plan(&self, now_ms: u64) -> Plan {
         self.lifecycle().plan(now_ms)
     }
 
-    /// Take a session the application kept (`initialSession`) as the current one.
+    /// Take a session the application kept (`initialSession`) as the current one. A permanent
+    /// credential stays: there is no exchange for a kept session to skip.
     pub fn adopt(
         &self,
         token: SecretString,
         expires_at_ms: u64,
         metadata: SessionMetadata,
     ) -> Result<(Session, Times), Error> {
+        if let Some(permanent) = self.permanent() {
+            return Ok(permanent);
+        }
         let now = now_ms();
-        let session =
-            Session::seeded(&*self.options.provider, token, expires_at_ms, metadata, now)?;
+        let session = self
+            .options
+            .provider
+            .seeded_session(token, expires_at_ms, metadata, now)?;
         let times = self.lifecycle().succeeded(session.clone(), now);
         Ok((session, times))
     }
@@ -90,10 +110,14 @@ impl Client {
         self.seal().key_id()
     }
 
-    /// The current session sealed for the shared store, with how long it lives (ms).
+    /// The current session sealed for the shared store, with how long it lives (ms). Never a
+    /// permanent credential: it is no token to share, and it would outlive every store entry.
     pub fn seal_session(&self, nonce: &[u8; NONCE_LEN]) -> Option<(String, u64)> {
         let now = now_ms();
         let lifecycle = self.lifecycle();
+        if lifecycle.permanent_session().is_some() {
+            return None;
+        }
         let (session, times) = lifecycle.current()?;
         let ttl = times.expires_at_ms.checked_sub(now).filter(|&ms| ms > 0)?;
         Some((self.seal().seal_session(session, nonce), ttl))
@@ -135,9 +159,10 @@ impl Client {
         self.lifecycle().defer_background(until);
     }
 
-    /// Drop the current session and end a refusal cool-down.
-    pub fn invalidate(&self) {
-        self.lifecycle().invalidate();
+    /// Drop the current session and end a refusal cool-down. Returns whether a session was
+    /// dropped (a permanent credential is kept).
+    pub fn invalidate(&self) -> bool {
+        self.lifecycle().invalidate()
     }
 
     /// Stop: exchanges in flight end at once with `CLOSED`, later ones too.
@@ -154,6 +179,10 @@ impl Client {
         let mut closed = self.closed.subscribe();
         if *closed.borrow() {
             return Err(Self::closed_error(provider));
+        }
+        if let Some(permanent) = self.permanent() {
+            // Nothing to exchange: the credential is the header.
+            return Ok(permanent);
         }
         let started = now_ms();
         let current = self.lifecycle().refreshable(started).cloned();
@@ -249,7 +278,7 @@ impl Client {
                 Step::Done(session) => {
                     self.log(format!(
                         "{id} new token {} expires at {}",
-                        token_preview(session.token.expose_secret()),
+                        session.preview(),
                         expiry::format_http_date(session.expires_at_ms)
                     ));
                     return Ok(session);
@@ -263,7 +292,7 @@ impl Client {
         if let Some(http) = self.http.get() {
             return Ok(http);
         }
-        let http = transport::client_for(self.options.ca_cert.as_deref(), self.extra_ca.clone())?;
+        let http = transport::client_for(self.options.ca_cert.as_deref(), &self.pool_env)?;
         if let (Some(log), Some(why)) = (&self.log, http.extra_ca_ignored()) {
             log(format!("{} {why}", self.options.provider.id()));
         }

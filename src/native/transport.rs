@@ -81,14 +81,34 @@ enum Extra {
     Replace(String),
 }
 
-/// The shared pool for `caCert` plus `extra` (the roots `NODE_EXTRA_CA_CERTS` named when the
-/// client was created, see [`conventions::node_extra_ca_certs`]), with the proxy environment as
-/// it is now (reqwest reads it when the pool is built).
-pub fn client_for(ca_cert: Option<&str>, extra: ExtraCa) -> Result<Http, Error> {
+/// What a pool takes from the environment (the roots `NODE_EXTRA_CA_CERTS` names, the proxy and
+/// system-root variables), read at client creation even though the pool is set up at the first
+/// exchange: Node reads `NODE_EXTRA_CA_CERTS` once, and so does a client.
+/// (No `Debug`: proxy variables may hold a proxy's credentials.)
+#[derive(Clone)]
+pub struct PoolEnv {
+    extra: ExtraCa,
+    variables: Vec<Option<OsString>>,
+}
+
+impl PoolEnv {
+    /// The environment as it is now.
+    pub fn read() -> Self {
+        Self {
+            extra: conventions::node_extra_ca_certs(),
+            variables: conventions::pool_environment(),
+        }
+    }
+}
+
+/// The shared pool for `caCert` plus the roots `NODE_EXTRA_CA_CERTS` named, with the
+/// environment as it was when the client was created (`env`).
+pub fn client_for(ca_cert: Option<&str>, env: &PoolEnv) -> Result<Http, Error> {
+    let extra = env.extra.clone();
     let key: PoolKey = (
         ca_cert.map(str::to_owned),
         extra.pem.clone(),
-        conventions::pool_environment(),
+        env.variables.clone(),
     );
     let mut pools = POOLS.lock().unwrap_or_else(|poison| poison.into_inner());
     if let Some((_, http)) = pools.iter().find(|(k, _)| *k == key) {
