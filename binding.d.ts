@@ -9,22 +9,68 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/** Holds credentials and performs exchanges for one `AuthClient` (or one `authenticate()` call). */
+/**
+ * Holds credentials and performs exchanges for one `AuthClient` (or one `authenticate()` call).
+ *
+ * Missing credentials do not fail construction (a module-level client in a build without
+ * secrets): the client stays *pending* until `resolve(env)` finds them at first use; every other
+ * bad option throws at once.
+ */
 export declare class NativeClient {
   /**
-   * Validate options (reading unset credentials from `env`, normally `process.env`) before
+   * Validate options (a plain object; each option the schema declares is read once, by its
+   * declared kind), reading unset credentials from `env` (normally `process.env`), before
    * any I/O. Throws an error with the stable `code` (`INVALID_OPTIONS`, `INSECURE_URL`).
    * `log`, if given, receives debug lines as they happen (it must not throw; it never keeps
    * the process alive).
    */
-  constructor(options: NativeOptions, env: object, log?: ((arg: string) => void) | undefined | null)
+  constructor(options: object, env: object, log?: ((arg: string) => void) | undefined | null)
+  /** Whether the credentials are still to be found (see `resolve`). */
+  get pending(): boolean
+  /**
+   * Look for the missing credentials again in `env` (at first use). Returns the error that
+   * still stands (`INVALID_OPTIONS` naming the options and variables), or nothing once the
+   * client is ready.
+   */
+  resolve(env: object): NativeError | null
   /**
    * What to do now, for a caller off the hot path (no I/O; a short lock that no exchange
-   * holds while it waits on the network).
+   * holds while it waits on the network). A pending client always needs an exchange.
    */
   plan(): NativePlan
   /** The provider id. */
   get provider(): string
+  /**
+   * Take a kept session as the current one (checked like a vendor's answer); the outcome's
+   * error is `INVALID_OPTIONS` when it cannot be used.
+   */
+  adopt(seed: NativeSeed): NativeOutcome
+  /** `exchangeTimeoutMs` as resolved (the shared store's lock outlives one exchange). */
+  get exchangeTimeoutMs(): number
+  /**
+   * The shared store's name for these credentials: provider, base URL and a keyed hash of
+   * the credentials (HKDF-SHA256), never a credential.
+   */
+  storeKey(): string
+  /**
+   * The current session sealed (XChaCha20-Poly1305) under `nonce` (24 random bytes), or
+   * null without a current session.
+   */
+  sealSession(nonce: Buffer): NativeSealed | null
+  /**
+   * A sealed session from the store, opened; null when it does not open (another key, a
+   * changed byte). Not adopted: pass it to `adopt()`.
+   */
+  openSession(sealed: string): NativeSeed | null
+  /** The remembered rate limit (429, or 503 with Retry-After) sealed under `nonce`, or null. */
+  sealRateLimit(nonce: Buffer): NativeSealed | null
+  /**
+   * Remember a sealed rate limit from the store: `plan()` rejects until it ends. Whether it
+   * opened and still holds.
+   */
+  adoptRateLimit(sealed: string): boolean
+  /** Hold background refreshes off for `ms` (another process holds the refresh lock). */
+  deferRefresh(ms: number): void
   /** Get a new session, with the full retry policy (callers are waiting for it). */
   exchange(): Promise<NativeOutcome>
   /**
@@ -35,14 +81,20 @@ export declare class NativeClient {
   exchangeInBackground(done: (arg: NativeOutcome) => void): void
   /**
    * Forget the current session (the next exchange authenticates from scratch) and end a
-   * refusal cool-down.
+   * refusal cool-down. Returns whether it was dropped: `false` for a permanent credential,
+   * which no exchange could replace.
    */
-  invalidate(): void
+  invalidate(): boolean
+  /**
+   * The session the core holds now, if any: from construction on, a permanent credential
+   * (Vendy's scheme `'basic'`), so that the hot path serves it from the first call.
+   */
+  current(): NativeOutcome | null
   /** End in-flight exchanges with `CLOSED` and refuse new ones. */
   close(): void
 }
 
-/** Option names the native side understands (the wrapper rejects others before any I/O). */
+/** Option names the native side understands (every name `optionSchema()` declares, once). */
 export declare function knownOptions(): Array<string>
 
 /** The fields of a `VendorAuthError`. */
@@ -56,23 +108,50 @@ export interface NativeError {
   retryAfterMs?: number
 }
 
-/** Options as JS passes them (see `lib/index.d.ts` for their documentation). */
-export interface NativeOptions {
+/** One session field a vendor declares (`session[name]` in JS). */
+export interface NativeField {
+  name: string
+  value: string | Array<string>
+}
+
+/** A session field a vendor declares. */
+export interface NativeFieldSpec {
+  name: string
+  /** `'string'` or `'string[]'`. */
+  jsType: string
+  doc: string
+}
+
+/**
+ * Every option and vendor, from the core's declarations (`src/schema.rs`, and each vendor's
+ * `Spec` in `src/provider/`).
+ */
+export interface NativeOptionSchema {
+  options: Array<NativeOptionSpec>
+  providers: Array<NativeProviderSpec>
+}
+
+/** An option as the schema declares it (see `optionSchema()`). */
+export interface NativeOptionSpec {
+  name: string
+  /** `'text'`, `'integer'` or `'choice'`. */
+  kind: string
+  /** `'string'` or `'number'`. */
+  jsType: string
+  /** The allowed values of a choice (for `provider`: the registered ids). */
+  values: Array<string>
+  min?: number
+  max?: number
+  default?: string
+  /** The vendor that declares it; absent: every vendor takes it. */
   provider?: string
-  accessKey?: string
-  secretKey?: string
-  username?: string
-  password?: string
-  apiKey?: string
-  shopDomain?: string
-  environment?: string
-  baseUrl?: string
-  caCert?: string
-  timeoutMs?: number
-  exchangeTimeoutMs?: number
-  maxRetries?: number
-  maxRetryDelayMs?: number
-  refreshWindowMs?: number
+  /** A credential: never quoted, scrubbed, redacted. */
+  secret: boolean
+  /** The environment variable read when it is not given. */
+  env?: string
+  /** `createClient()` only. */
+  clientOnly: boolean
+  doc: string
 }
 
 /**
@@ -90,24 +169,59 @@ export interface NativeOutcome {
 export interface NativePlan {
   /** 0 serve, 1 serve and refresh in the background, 2 exchange (callers wait), 3 reject. */
   action: number
-  /** For 0 and 1: until when the hot path may serve the current header without asking again. */
+  /**
+   * For 0 and 1: until when the hot path may serve the current header without asking again
+   * (`Infinity` for a permanent credential).
+   */
   until: number
   /** For 3: the remembered error. */
   error?: NativeError
+}
+
+/** A registered vendor. */
+export interface NativeProviderSpec {
+  id: string
+  name: string
+  about: string
+  fields: Array<NativeFieldSpec>
+}
+
+/** A value sealed for the shared token store, and how long the store should keep it. */
+export interface NativeSealed {
+  /** Text: `v1.` and base64url of nonce, ciphertext and tag. */
+  value: string
+  ttlMs: number
+}
+
+/** A session the application kept from an earlier exchange (`initialSession`). */
+export interface NativeSeed {
+  token: string
+  /** Milliseconds since the epoch. */
+  expiresAt: number
+  /** Fields the vendor declares (others are dropped). */
+  metadata?: Array<NativeField>
 }
 
 /** A session as plain data; the JS wrapper turns it into a `Session` that redacts itself. */
 export interface NativeSession {
   provider: string
   token: string
-  /** A short prefix of the token for `inspect`/JSON/logs. */
+  /**
+   * What `inspect`/JSON/logs show of the token: a short prefix of a JWT, nothing of a
+   * permanent credential.
+   */
   tokenPreview: string
-  expiresAt: number
+  /** Milliseconds since the epoch; absent for a credential that never expires. */
+  expiresAt?: number
   headerName: string
   headerValue: string
-  scope?: string
-  permissions?: Array<string>
-  shopDomain?: string
-  mode?: string
-  vendorId?: string
+  /** The fields the vendor declares, in its order. */
+  metadata: Array<NativeField>
 }
+
+/**
+ * The option schema: names, kinds, vendor, secrecy, environment defaults and docs of every
+ * option, and each vendor's session fields. `lib/options.js` checks options against it and the
+ * type-drift test compares `lib/index.d.ts` with it.
+ */
+export declare function optionSchema(): NativeOptionSchema

@@ -837,3 +837,4 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.NativeClient = nativeBinding.NativeClient
 module.exports.knownOptions = nativeBinding.knownOptions
+module.exports.optionSchema = nativeBinding.optionSchema

@@ -73,9 +73,8 @@ describe('createClient() and AuthClient', () => {
         code: 'INVALID_OPTIONS',
         message: /unknown option 'accesKey'/,
       })
-      const noKey = optionsFor(mock, 'puppetvendors')
-      delete noKey.apiKey
-      await expectVendorErrorSync(() => createClient(noKey), { code: 'INVALID_OPTIONS', message: /apiKey/ })
+      const emptyKey = optionsFor(mock, 'puppetvendors', { apiKey: '' })
+      await expectVendorErrorSync(() => createClient(emptyKey), { code: 'INVALID_OPTIONS', message: /apiKey/ })
       await expectVendorErrorSync(() => new AuthClient({ ...optionsFor(mock, 'vendy'), refreshWindowMs: -1 }), {
         code: 'INVALID_OPTIONS',
         message: /refreshWindowMs/,
@@ -96,6 +95,84 @@ describe('createClient() and AuthClient', () => {
 })
 
 // ---------------------------------------------------------------------------- fresh token
+
+describe('lazy credentials: missing ones are reported at first use, not at construction', () => {
+  it('a client with no credential anywhere constructs; authHeader() rejects naming the variables, with no request', async (t) => {
+    const mock = await startMock()
+    t.after(() => mock.close())
+    await withoutCredentialEnv(async () => {
+      for (const [provider, names] of [
+        ['vendy', /VENDY_ACCESS_KEY \/ VENDY_SECRET_KEY/],
+        ['puppetvendors', /PUPPETVENDORS_API_KEY/],
+      ]) {
+        const client = createClient({ provider, baseUrl: mock.baseUrl, caCert: mock.caCert })
+        t.after(() => client.close())
+        assert.equal(client.provider, provider)
+        await expectVendorError(client.authHeader(), { code: 'INVALID_OPTIONS', message: names })
+        await expectVendorError(client.getSession(), { code: 'INVALID_OPTIONS', message: names })
+      }
+    })
+    assert.equal(mock.count(), 0)
+  })
+
+  // tokenStore is not supported on the WebAssembly build yet (INVALID_OPTIONS at construction).
+  const wasm = process.env.VENDOR_AUTH_FORCE_WASM === '1'
+  it(
+    'with a tokenStore too: no store call and no request while the credentials are missing',
+    { skip: wasm && 'tokenStore: not on the wasm build' },
+    async (t) => {
+      const mock = await startMock()
+      t.after(() => mock.close())
+      const calls = []
+      const memory = new Map()
+      const tokenStore = {
+        get: (key) => (calls.push('get'), memory.get(key)),
+        set: (key, value) => (calls.push('set'), memory.set(key, value)),
+        lock: () => (calls.push('lock'), true),
+        release: () => calls.push('release'),
+      }
+      await withoutCredentialEnv(async () => {
+        const client = createClient({ provider: 'vendy', baseUrl: mock.baseUrl, caCert: mock.caCert, tokenStore })
+        t.after(() => client.close())
+        await expectVendorError(client.authHeader(), { code: 'INVALID_OPTIONS', message: /VENDY_ACCESS_KEY/ })
+      })
+      assert.deepEqual(calls, [])
+      assert.equal(mock.count(), 0)
+    },
+  )
+
+  it('credentials that appear in the environment later are found at first use', async (t) => {
+    const mock = await startMock()
+    t.after(() => mock.close())
+    const creds = optionsFor(mock, 'puppetvendors')
+    const client = await withoutCredentialEnv(async () =>
+      createClient({ provider: 'puppetvendors', baseUrl: mock.baseUrl, caCert: mock.caCert }),
+    )
+    t.after(() => client.close())
+    await withoutCredentialEnv(() => assert.rejects(client.authHeader(), (e) => e.code === 'INVALID_OPTIONS'))
+    const header = await withoutCredentialEnv(() => client.authHeader(), { PUPPETVENDORS_API_KEY: creds.apiKey })
+    assert.ok(header['x-access-token'])
+    assert.equal(mock.count('pv.authenticate'), 1)
+  })
+
+  it('malformed options still throw at construction even when credentials are missing; close() on a pending client', async (t) => {
+    const mock = await startMock()
+    t.after(() => mock.close())
+    await withoutCredentialEnv(async () => {
+      await expectVendorErrorSync(() => createClient({ provider: 'vendy', timeoutMs: -5 }), {
+        code: 'INVALID_OPTIONS',
+        message: /timeoutMs/,
+      })
+      await expectVendorErrorSync(() => createClient({ provider: 'vendy', baseUrl: 'http://127.0.0.1:9' }), {
+        code: 'INSECURE_URL',
+      })
+      const client = createClient({ provider: 'vendy', baseUrl: mock.baseUrl, caCert: mock.caCert })
+      client.close()
+      await expectVendorError(client.authHeader(), { code: 'CLOSED' })
+    })
+    assert.equal(mock.count(), 0)
+  })
+})
 
 describe('a fresh token is answered from the cache', () => {
   for (const provider of ['vendy', 'puppetvendors']) {

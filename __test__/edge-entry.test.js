@@ -17,10 +17,10 @@ const http = require('node:http')
 const path = require('node:path')
 
 const { edgeContextReason } = require('../lib/guard')
+const { launchChromium } = require('./helpers/browser')
 
 const ROOT = path.resolve(__dirname, '..')
 const PROBE_DIR = path.join(__dirname, 'fixtures', 'edge-guard')
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium'
 
 /** .wasm imports: kept external as wrangler does, or replaced by a stub for a browser probe. */
 function wasmPlugin(mode) {
@@ -129,12 +129,8 @@ describe('the workerd entry forced into browser workers (headless Chromium)', ()
       res.writeHead(200, { 'content-type': file.type, 'cache-control': 'no-store' }).end(file.body)
     })
     await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const { chromium } = require('playwright-core')
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-      timeout: 30_000,
-    })
+    // CHROMIUM_PATH, a system Chromium, else the one from npm (helpers/browser.js).
+    ;({ browser } = await launchChromium())
   })
 
   after(async () => {

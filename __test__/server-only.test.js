@@ -4,9 +4,10 @@
 // Node (main thread and worker_threads) and Deno-like scopes load normally.
 //
 // Real tools: esbuild bundles fixture apps for `platform: 'browser'`, a node:http server on
-// 127.0.0.1 serves them, and headless Chromium (Debian's /usr/bin/chromium, driven by
-// playwright-core) runs them. Node cases run as child processes (fixtures/server-only/) so that
-// each gets a fresh global scope, module cache and environment.
+// 127.0.0.1 serves them, and headless Chromium driven by playwright-core runs them (a system
+// Chromium, else the one inside the @sparticuz/chromium npm package: see helpers/browser.js).
+// Node cases run as child processes (fixtures/server-only/) so that each gets a fresh global
+// scope, module cache and environment.
 //
 // Run: node --test __test__/server-only.test.js
 
@@ -18,12 +19,13 @@ const http = require('node:http')
 const path = require('node:path')
 const vm = require('node:vm')
 
+const { launchChromium } = require('./helpers/browser')
+
 const ROOT = path.resolve(__dirname, '..')
 const FIXTURES = path.join(__dirname, 'fixtures')
 const APP_DIR = path.join(FIXTURES, 'browser-app')
 const PROBE = path.join(FIXTURES, 'server-only', 'probe.js')
 const WORKER_HOST = path.join(FIXTURES, 'server-only', 'worker-host.js')
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium'
 
 const OPT_IN = 'VENDOR_AUTH_ALLOW_DOM_GLOBALS'
 /** The app's key, present in the environment while bundling; it must never reach a bundle. */
@@ -106,8 +108,8 @@ function assertNativeLoaded(result) {
 
 describe('browser bundles (esbuild, platform browser) in headless Chromium', () => {
   let esbuild
-  let chromium
   let browser
+  let launched
   let server
   let baseUrl
   const served = {} // url path -> { type, body }
@@ -133,7 +135,6 @@ describe('browser bundles (esbuild, platform browser) in headless Chromium', () 
 
   before(async () => {
     esbuild = require('esbuild')
-    ;({ chromium } = require('playwright-core'))
 
     // The app's key is in the environment of the build, as a naive app's would be; esbuild
     // inlines only what `define` says, and nothing is defined for it.
@@ -187,19 +188,8 @@ describe('browser bundles (esbuild, platform browser) in headless Chromium', () 
     })
     baseUrl = `http://127.0.0.1:${server.address().port}`
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--disable-quic',
-      ],
-      timeout: 30_000,
-    })
+    launched = await launchChromium()
+    browser = launched.browser
   })
 
   after(async () => {
@@ -264,7 +254,12 @@ describe('browser bundles (esbuild, platform browser) in headless Chromium', () 
     for (const name of ['testing', 'forged', 'guard']) assert.ok(!bundles[name].text.includes(KEY_MARKER), name)
   })
 
-  test('the page reports SERVER_ONLY in headless Chromium', async () => {
+  test('the page reports SERVER_ONLY in headless Chromium', async (t) => {
+    const { source, path: executable, unpackMs, launchMs } = launched
+    t.diagnostic(
+      `Chromium ${browser.version()} from ${source} (${executable})` +
+        `${unpackMs ? `, unpacked in ${(unpackMs / 1000).toFixed(1)} s` : ''}, launched in ${(launchMs / 1000).toFixed(1)} s`,
+    )
     const visit1 = await visit('app', ['__vendorAuthResult'])
     assertPageRefused(visit1)
     assert.ok(!visit1.body.includes(KEY_MARKER))
@@ -327,10 +322,12 @@ describe('browser bundles (esbuild, platform browser) in headless Chromium', () 
 
 test('lib/browser.js and the guard are in the published files', async () => {
   const stdout = await new Promise((resolve, reject) => {
+    // npm is npm.cmd on Windows, which Node runs only through a shell.
+    const windows = process.platform === 'win32'
     execFile(
-      'npm',
+      windows ? 'npm.cmd' : 'npm',
       ['pack', '--dry-run', '--json', '--ignore-scripts'],
-      { cwd: ROOT, timeout: 30_000 },
+      { cwd: ROOT, timeout: 30_000, shell: windows },
       (error, out, err) => (error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out)),
     )
   })

@@ -164,7 +164,7 @@ describe('vendor-auth in workerd (Cloudflare Workers runtime)', { timeout: 120_0
     const out = await call('runtime')
     assert.equal(out.userAgent, 'Cloudflare-Workers')
     assert.equal(out.process, 'undefined')
-    assert.equal(out.codes, 14)
+    assert.equal(out.codes, 15)
   })
 
   it('authenticate() through the runtime fetch: a Session with redacted fields, debug lines from the core', async () => {

@@ -20,7 +20,8 @@ const { execFileSync } = require('node:child_process')
 const { forkBenchMock, optionsFor } = require('./lib/bench-mock')
 const { runWorker, runNode, ROOT } = require('./lib/proc')
 const { summary, ratios, median, roundDeep, sig } = require('./lib/stats')
-const { figure7 } = require('./wasm')
+const { figureStore } = require('./figures/store')
+const { figure8 } = require('./wasm')
 
 const MB = 1e6 // targets are in MB = 10^6 bytes (the stricter reading)
 
@@ -492,7 +493,8 @@ const FIGURES = [
   [4, 'refresh under load', figure4],
   [5, 'memory', figure5],
   [6, 'start-up', figure6],
-  [7, 'wasm build', (ctx) => figure7(ctx, { row, show, quick })],
+  [7, 'shared token store', (ctx) => figureStore(ctx, { row, show })],
+  [8, 'wasm build', (ctx) => figure8(ctx, { row, show, quick })],
 ]
 
 // ---------------------------------------------------------------- output

@@ -1,13 +1,13 @@
 'use strict'
-// Figure 7: the wasm build (issue 13), next to the native figures. Each against a reference
+// Figure 8: the wasm build (issue 13), next to the native figures. Each against a reference
 // measured in the same run:
-//   7a the .wasm's size, gzipped (target ≤ 150 KB) and raw;
-//   7b instantiating it in a fresh Node process (read + compile + instantiate; target ≤ 10 ms),
+//   8a the .wasm's size, gzipped (target ≤ 150 KB) and raw;
+//   8b instantiating it in a fresh Node process (read + compile + instantiate; target ≤ 10 ms),
 //      beside loading the native addon the same way, and a whole require('vendor-auth') forced
 //      to the wasm build beside the native one;
-//   7c the hot path on a wasm-driven client against the plain JS getter (figure 1's worker with
+//   8c the hot path on a wasm-driven client against the plain JS getter (figure 1's worker with
 //      VENDOR_AUTH_FORCE_WASM=1; target ≤ 1.3×: it is the same JS);
-//   7d one exchange through fetch against a bare fetch of the same request (target ≤ 1.2×), and
+//   8d one exchange through fetch against a bare fetch of the same request (target ≤ 1.2×), and
 //      the Node fallback (node:https) against a bare https keep-alive request.
 
 const fs = require('node:fs')
@@ -18,13 +18,13 @@ const { summary, ratios, median } = require('./lib/stats')
 
 const KB = 1e3
 
-async function figure7(ctx, { row, show, quick }) {
+async function figure8(ctx, { row, show, quick }) {
   const file = path.join(ROOT, 'wasm', 'vendor_auth_bg.wasm')
   if (!fs.existsSync(file)) throw new Error('wasm/ is not built: `npm run bench` builds it (or npm run build:wasm)')
   const bytes = fs.readFileSync(file)
   const gzipped = zlib.gzipSync(bytes, { level: 9 }).length
 
-  // 7b: timed inside fresh processes, around the load alone.
+  // 8b: timed inside fresh processes, around the load alone.
   const reps = quick ? 5 : 12
   const timeIn = (code, env) =>
     runNode(
@@ -57,7 +57,7 @@ async function figure7(ctx, { row, show, quick }) {
     raw: { bytes: bytes.length, gzipped, loadMs: times, hotPath: hot, exchange: ex },
     rows: [
       row(
-        '7a',
+        '8a',
         'wasm: vendor_auth_bg.wasm gzipped',
         gzipped / KB,
         'KB',
@@ -67,7 +67,7 @@ async function figure7(ctx, { row, show, quick }) {
         gzipped <= 150 * KB,
       ),
       row(
-        '7b',
+        '8b',
         '  instantiate in a fresh Node process (read + compile + instantiate)',
         median(times.instantiate),
         'ms',
@@ -77,7 +77,7 @@ async function figure7(ctx, { row, show, quick }) {
         median(times.instantiate) <= 10,
       ),
       row(
-        '7·',
+        '8·',
         "  require('vendor-auth') forced to the wasm build",
         median(times.requireWasm),
         'ms',
@@ -87,7 +87,7 @@ async function figure7(ctx, { row, show, quick }) {
         null,
       ),
       row(
-        '7c',
+        '8c',
         '  hot path: await client.authHeader() on a wasm-driven client',
         median(hot.nsPerOp.vendorAuth),
         'ns',
@@ -97,7 +97,7 @@ async function figure7(ctx, { row, show, quick }) {
         hotRatio.median <= 1.3,
       ),
       row(
-        '7d',
+        '8d',
         '  one exchange through fetch: authenticate() (edge transport)',
         median(m.wasmFetch),
         'ms',
@@ -107,7 +107,7 @@ async function figure7(ctx, { row, show, quick }) {
         fetchRatio.median <= 1.2,
       ),
       row(
-        '7·',
+        '8·',
         '  Node fallback: authenticate() over node:https',
         median(m.wasmHttps),
         'ms',
@@ -120,4 +120,4 @@ async function figure7(ctx, { row, show, quick }) {
   }
 }
 
-module.exports = { figure7 }
+module.exports = { figure8 }

@@ -4,21 +4,31 @@
 // edge entries pass the wasm one. Everything else is the same code.
 
 const { VendorAuthError, fromNative } = require('./errors')
-const { defineClient, exchange } = require('./client')
+const { defineClient } = require('./client')
+const { exchange } = require('./outcome')
 const { Session } = require('./session')
 
 /**
  * @param {(options: unknown) => { driver: object, logger?: (line: string) => void,
- *   signal?: AbortSignal }} createDriver validates options (throwing a VendorAuthError before any
- *   I/O) and makes the driver that holds the credentials
+ *   signal?: AbortSignal, initialSession?: unknown, tokenStore?: unknown, storeTimeoutMs?: unknown,
+ *   sessionFields: (provider: string) => Array<{ name: string, jsType: string }>,
+ *   SharedStore?: Function }} createDriver validates options (throwing a VendorAuthError before any
+ *   I/O) and makes the driver that holds the credentials (see lib/client.js)
  */
 function defineApi(createDriver) {
   const { AuthClient, createClient } = defineClient(createDriver)
 
   /** `authenticate()`: one exchange, with an optional AbortSignal; then the driver is closed. */
   async function authenticate(options) {
-    const { driver, signal } = createDriver(options)
+    const { driver, signal, initialSession, tokenStore, storeTimeoutMs } = createDriver(options)
     try {
+      for (const [name, value] of Object.entries({ initialSession, tokenStore, storeTimeoutMs })) {
+        if (value === undefined) continue
+        throw new VendorAuthError(
+          'INVALID_OPTIONS',
+          `${name} is a createClient() option; authenticate() always exchanges`,
+        )
+      }
       if (!signal) return await sessionFrom(driver)
       if (signal.aborted) throw abortError(signal, driver.provider)
       const onAbort = () => driver.close()

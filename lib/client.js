@@ -10,16 +10,21 @@
 //
 // The driver (the native binding, lib/native.js, or the wasm build, lib/wasm/driver.js) provides:
 // `provider`, `plan()` → { action, until, error }, `exchange()` / `exchangeInBackground(done)`
-// → { session, freshUntil, error }, `invalidate()` and `close()`. `defineClient(createDriver)`
-// makes the client class for one of them; the class is the same code for both.
+// → { session, freshUntil, error }, `current()` (the session the core holds from the start, e.g.
+// a permanent credential), `adopt(seed)` (initialSession), `pending` / `resolve(env)` (lazy
+// credentials), `invalidate()` → whether it dropped one, and `close()`; with a `tokenStore`, the
+// store methods lib/store.js uses. `defineClient(createDriver)` makes the client class for one of
+// them; the class is the same code for both.
 //
 // No Node built-ins here (the edge entry bundles this file): redaction uses the symbol that
-// `util.inspect` looks for.
+// `util.inspect` looks for, and the shared store (node:crypto) comes from the driver factory.
 
 const { VendorAuthError, fromNative } = require('./errors')
+const { exchange, ownOutcome, ready } = require('./outcome')
 const { checkSignal } = require('./options')
 const { Session, INSPECT } = require('./session')
 const { authFetch } = require('./fetch')
+const { Listeners } = require('./events')
 
 /** `plan().action` values (see `NativePlan` in src/native/binding.rs). */
 const SERVE = 0
@@ -30,7 +35,8 @@ const EMPTY = Object.freeze({ session: null, header: null, freshUntil: 0 })
 
 /**
  * The client class over one kind of driver. `createDriver(options)` validates the options and
- * returns `{ driver, logger, signal }` (throwing a VendorAuthError before any I/O).
+ * returns `{ driver, logger, signal, initialSession, tokenStore, storeTimeoutMs, sessionFields,
+ * SharedStore }` (throwing a VendorAuthError before any I/O).
  */
 function defineClient(createDriver) {
   class AuthClient {
@@ -43,19 +49,78 @@ function defineClient(createDriver) {
     #pendingHeader = null
     #background = null
     #closed = false
+    #events = new Listeners((line) => this.#log(line))
+    /** The shared token store (`tokenStore`), or null. */
+    #shared = null
+    /** The last token invalidated: never adopted again from the store. */
+    #dropped = null
+    /** The session fields a vendor declares (from the core's schema), by provider id. */
+    #sessionFields
 
     /** @param {import('./index').ClientOptions} options */
     constructor(options) {
-      const { driver, logger, signal } = createDriver(options)
-      if (signal) {
-        driver.close()
-        throw new VendorAuthError(
-          'INVALID_OPTIONS',
-          'signal is a per-call option here: authHeader({ signal }) / getSession({ signal }); stop a client with close()',
-        )
-      }
+      const { driver, logger, signal, initialSession, tokenStore, storeTimeoutMs, sessionFields, SharedStore } =
+        createDriver(options)
+      const native = driver
       this.#driver = driver
       this.#logger = logger
+      this.#sessionFields = sessionFields
+      try {
+        if (signal) {
+          throw new VendorAuthError(
+            'INVALID_OPTIONS',
+            'signal is a per-call option here: authHeader({ signal }) / getSession({ signal }); stop a client with close()',
+          )
+        }
+        if (storeTimeoutMs !== undefined && tokenStore === undefined) {
+          throw new VendorAuthError('INVALID_OPTIONS', 'storeTimeoutMs applies to a tokenStore; pass one too')
+        }
+        if (tokenStore !== undefined) {
+          this.#shared = new SharedStore(tokenStore, {
+            native,
+            timeoutMs: storeTimeoutMs,
+            log: (line) => this.#log(line),
+            report: (error) => this.#events.emit('error', error),
+            isClosed: () => this.#closed,
+          })
+        }
+        // A permanent credential (Vendy's scheme 'basic') is the core's from the start: served
+        // from the first call, with no exchange.
+        const current = native.current()
+        if (current) this.#install(ownOutcome(current))
+        if (initialSession !== undefined) this.#seed(initialSession)
+      } catch (error) {
+        native.close()
+        throw error
+      }
+    }
+
+    /**
+     * Listen: `'refresh'` gets each new Session (redacted when printed), `'error'` each failed
+     * exchange (foreground or background). An `'error'` without a listener is dropped, and a
+     * listener that throws is reported to the debug logger: neither can break a call or the
+     * process. Returns the client.
+     */
+    on(event, listener) {
+      this.#events.add(event, listener, false)
+      return this
+    }
+
+    /** Like `on`, for one event only. */
+    once(event, listener) {
+      this.#events.add(event, listener, true)
+      return this
+    }
+
+    /** Remove a listener added with `on` / `once`. */
+    off(event, listener) {
+      this.#events.remove(event, listener)
+      return this
+    }
+
+    /** Number of listeners of an event. */
+    listenerCount(event) {
+      return this.#events.count(event)
     }
 
     /** The provider id (`'vendy'`, `'puppetvendors'`). */
@@ -84,13 +149,18 @@ function defineClient(createDriver) {
      * `authHeader()` (or the token, or the header value) that the vendor's API refused, it drops the
      * token only if that is still the current one: many callers that saw the same 401 cause one
      * new exchange, not one each. Returns whether the token was dropped. Also ends a cool-down
-     * after refused credentials.
+     * after refused credentials. A permanent credential (Vendy's scheme 'basic') is never dropped:
+     * no exchange could give another, so this returns false.
      */
     invalidate(stale) {
       if (stale !== undefined && !this.#isCurrent(stale)) return false
+      if (!this.#driver.invalidate()) {
+        this.#log('invalidate(): a permanent credential is kept (nothing to fetch again)')
+        return false
+      }
       this.#log(stale === undefined ? 'token invalidated' : 'token invalidated (refused by the API)')
+      if (this.#state.session !== null) this.#dropped = this.#state.session.token
       this.#state = EMPTY
-      this.#driver.invalidate()
       return true
     }
 
@@ -140,7 +210,7 @@ function defineClient(createDriver) {
       if (this.#foreground !== null) return this.#foreground
       let plan
       try {
-        plan = this.#driver.plan()
+        plan = ownOutcome(this.#driver.plan())
       } catch (error) {
         return Promise.reject(error)
       }
@@ -164,8 +234,8 @@ function defineClient(createDriver) {
         if (this.#closed) throw closedError(this.provider)
         const state = this.#state
         if (state.header !== null) {
-          const plan = this.#driver.plan()
-          if (plan.action === SERVE || plan.action === REFRESH) return state
+          const { action } = ownOutcome(this.#driver.plan())
+          if (action === SERVE || action === REFRESH) return state
         }
       }
       return this.#exchange(false)
@@ -188,9 +258,45 @@ function defineClient(createDriver) {
     }
 
     async #exchange(background) {
-      const outcome = await exchange(this.#driver, background)
+      // Credentials missing at construction are looked for again first (and reported if still
+      // missing), before the store is asked anything.
+      const outcome =
+        this.#shared === null
+          ? await exchange(this.#driver, background)
+          : (ready(this.#driver) ?? (await this.#shared.obtain(background, this.#current(), this.#dropped)))
       if (this.#closed) throw closedError(this.provider)
-      if (outcome.error) throw fromNative(outcome.error)
+      if (outcome === null) return this.#replan(background)
+      if (outcome.error) {
+        const error = fromNative(outcome.error)
+        this.#events.emit('error', error)
+        throw error
+      }
+      const state = this.#install(outcome)
+      this.#events.emit('refresh', state.session)
+      return state
+    }
+
+    /** Nothing new from the shared store (a shared rate limit, another process refreshing). */
+    #replan(background) {
+      const state = this.#state
+      if (background) {
+        // The core knows how long to wait: ask it again on the next call.
+        this.#state = Object.freeze({ ...state, freshUntil: 0 })
+        return state
+      }
+      const plan = this.#driver.plan()
+      if (plan.action === REJECT) throw fromNative(plan.error)
+      if ((plan.action === SERVE || plan.action === REFRESH) && state.header !== null) return state
+      return this.#exchange(false)
+    }
+
+    /** Our session as the shared store compares it, or null. */
+    #current() {
+      const { session } = this.#state
+      return session === null ? null : { token: session.token, expiresAt: session.expiresAt }
+    }
+
+    #install(outcome) {
       const session = new Session(outcome.session)
       this.#state = Object.freeze({
         session,
@@ -198,6 +304,23 @@ function defineClient(createDriver) {
         freshUntil: outcome.freshUntil,
       })
       return this.#state
+    }
+
+    /** Start from a session the application kept (a Session, or `{ token, expiresAt }`). */
+    #seed(kept) {
+      const seed = seedFrom(kept, this.provider, this.#sessionFields)
+      if (this.#state.header !== null) {
+        this.#log('initialSession not used: the credential is permanent, there is no exchange to skip')
+        return
+      }
+      if (seed.expiresAt <= Date.now()) {
+        this.#log('initialSession has expired: the first call exchanges')
+        return
+      }
+      const outcome = ready(this.#driver) ?? ownOutcome(this.#driver.adopt(seed))
+      if (outcome.error) throw fromNative(outcome.error)
+      this.#install(outcome)
+      this.#log('started from initialSession')
     }
 
     /** Whether `stale` (a header object, a `Headers`, the token or the header value) is current. */
@@ -246,13 +369,42 @@ function defineClient(createDriver) {
   return { AuthClient, createClient }
 }
 
-/**
- * One exchange on `driver`: resolves to its outcome `{ session, freshUntil }` or `{ error }`
- * (never rejects). `background`: a single attempt per endpoint, and nothing that keeps the
- * process alive while it runs.
- */
-function exchange(driver, background) {
-  return background ? new Promise((resolve) => driver.exchangeInBackground(resolve)) : driver.exchange()
+/** The fields of `initialSession`: own properties of a plain object, or a Session's getters. */
+function seedFrom(kept, provider, sessionFields) {
+  const invalid = (why) =>
+    new VendorAuthError(
+      'INVALID_OPTIONS',
+      `initialSession ${why}; pass a Session from authenticate() / getSession(), or { token, expiresAt }`,
+    )
+  if (kept === null || typeof kept !== 'object') throw invalid('must be an object')
+  const read = (key) => (kept instanceof Session || Object.hasOwn(kept, key) ? kept[key] : undefined)
+  const token = read('token')
+  const expiresAt = read('expiresAt')
+  if (typeof token !== 'string' || token === '' || token.endsWith('…')) {
+    throw invalid(
+      typeof token === 'string' && token.endsWith('…')
+        ? 'holds a redacted token (from JSON.stringify or toJSON()); keep session.token itself'
+        : 'needs a token string',
+    )
+  }
+  if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt))
+    throw invalid('needs expiresAt (ms since the epoch)')
+  const kind = read('provider')
+  if (kind !== undefined && kind !== provider)
+    throw invalid(`is a ${String(kind).slice(0, 20)} session, not ${provider}`)
+  // The fields the vendor declares, of the declared type (others are left out).
+  const metadata = []
+  for (const { name, jsType } of sessionFields(provider)) {
+    const value = read(name)
+    if (
+      jsType === 'string[]'
+        ? Array.isArray(value) && value.every((p) => typeof p === 'string')
+        : typeof value === 'string'
+    ) {
+      metadata.push({ name, value })
+    }
+  }
+  return { token, expiresAt, metadata }
 }
 
 function headerOf(state) {
@@ -275,7 +427,8 @@ function callSignal(options) {
   for (const key of Object.keys(options)) {
     if (key !== 'signal') throw new VendorAuthError('INVALID_OPTIONS', `unknown call option '${key}'; known: signal`)
   }
-  return Object.hasOwn(options, 'signal') ? checkSignal(options.signal) : undefined
+  const signal = Object.hasOwn(options, 'signal') ? options.signal : undefined
+  return signal === null ? undefined : checkSignal(signal)
 }
 
 /** `promise`, or an `ABORTED` rejection as soon as `signal` fires (the promise goes on). */
@@ -329,4 +482,4 @@ function closedError(provider) {
   return new VendorAuthError('CLOSED', 'the client was closed; create a new one to get tokens again', { provider })
 }
 
-module.exports = { defineClient, exchange }
+module.exports = { defineClient, seedFrom }

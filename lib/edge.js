@@ -19,12 +19,8 @@ function defineEdge(glue, wasmModule) {
   assertEdgeContext()
   glue.initSync({ module: wasmModule })
   // Unset credentials come from process.env where the runtime has one (Vercel; workerd with
-  // nodejs_compat), else options only.
-  const proc = globalThis.process
-  const env = proc && typeof proc.env === 'object' && proc.env !== null ? proc.env : {}
-  const { authenticate, createClient, AuthClient } = defineApi(
-    wasmDriverFactory(glue, { transport: fetchTransport, env }),
-  )
+  // nodejs_compat), else options only (lib/outcome.js).
+  const { authenticate, createClient, AuthClient } = defineApi(wasmDriverFactory(glue, { transport: fetchTransport }))
   return { authenticate, createClient, AuthClient, VendorAuthError, ErrorCodes, Session }
 }
 

@@ -12,11 +12,14 @@ class VendorAuthError extends Error {
    *   retryAfterMs?: number, cause?: unknown }} [fields]
    */
   constructor(code, message, fields = {}) {
-    super(message, fields.cause === undefined ? undefined : { cause: fields.cause })
+    // Own fields only (an inherited Object.prototype.cause or .vendorMessage must not appear).
+    const field = (key) => (Object.hasOwn(fields, key) ? fields[key] : undefined)
+    super(message, field('cause') === undefined ? undefined : { cause: field('cause') })
     this.code = code
     // Only the fields that apply, so `inspect` output stays short.
     for (const key of ['status', 'provider', 'vendorMessage', 'vendorCode', 'retryAfterMs']) {
-      if (fields[key] !== undefined && fields[key] !== null) this[key] = fields[key]
+      const value = field(key)
+      if (value !== undefined && value !== null) this[key] = value
     }
   }
 }
@@ -49,6 +52,7 @@ const ErrorCodes = Object.freeze({
   CLOSED: 'CLOSED',
   ABORTED: 'ABORTED',
   UNSUPPORTED_PLATFORM: 'UNSUPPORTED_PLATFORM',
+  STORE_UNAVAILABLE: 'STORE_UNAVAILABLE',
 })
 
 module.exports = { VendorAuthError, ErrorCodes, fromNative }

@@ -42,7 +42,8 @@ function browserContextReason(g = globalThis) {
  */
 function domGlobalsAllowed(proc) {
   const name = ['VENDOR', 'AUTH', 'ALLOW', 'DOM', 'GLOBALS'].join('_')
-  return Boolean(proc.versions && proc.versions.node) && proc.env[name] === '1'
+  // Own entries only: an inherited Object.prototype[name] must not switch the guard off.
+  return Boolean(proc.versions && proc.versions.node) && Object.hasOwn(proc.env, name) && proc.env[name] === '1'
 }
 
 function serverOnlyError(where) {

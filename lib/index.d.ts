@@ -6,6 +6,67 @@
 /** Vendors the library knows. */
 export type Provider = 'vendy' | 'puppetvendors'
 
+/** The header each vendor reads its token from, as `authHeader()` returns it. */
+export interface ProviderHeaders {
+  vendy: { Authorization: string }
+  puppetvendors: { 'x-access-token': string }
+}
+
+/**
+ * The header object for provider `P`: `{ Authorization: 'Bearer …' }` (Vendy) or
+ * `{ 'x-access-token': '…' }` (PuppetVendors); for `Provider` itself, either.
+ */
+export type AuthHeader<P extends Provider = Provider> = Readonly<ProviderHeaders[P]>
+
+/** `'Authorization'` (Vendy) or `'x-access-token'` (PuppetVendors). */
+export type HeaderName<P extends Provider = Provider> = { [K in Provider]: keyof ProviderHeaders[K] }[P]
+
+// These types need neither @types/node nor the DOM lib nor `esnext.disposable`: each global is
+// taken from whatever declares it in the consumer's program, else the part vendor-auth uses.
+
+/** A global class's instance type where the consumer's libs declare it, else `Fallback`. */
+type GlobalInstance<Name extends string, Fallback> =
+  typeof globalThis extends Record<Name, { prototype: infer T }> ? T : Fallback
+
+/** `AbortSignal`, or what vendor-auth reads of one. */
+type AbortSignalLike = GlobalInstance<
+  'AbortSignal',
+  {
+    readonly aborted: boolean
+    readonly reason: unknown
+    addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void
+    removeEventListener(type: 'abort', listener: () => void): void
+  }
+>
+
+/** `Headers`, or what vendor-auth reads of one. */
+type HeadersLike = GlobalInstance<'Headers', { get(name: string): string | null; has(name: string): boolean }>
+
+/** `Response`, or its commonly used part. */
+type ResponseLike = GlobalInstance<
+  'Response',
+  {
+    readonly status: number
+    readonly ok: boolean
+    readonly headers: HeadersLike
+    json(): Promise<unknown>
+    text(): Promise<string>
+  }
+>
+
+/** The parameters of the global `fetch`, or their commonly used part. */
+type FetchParameters = typeof globalThis extends { fetch: (...args: infer A) => unknown }
+  ? A
+  : [
+      input: string | { readonly href: string },
+      init?: { method?: string; headers?: Record<string, string>; body?: unknown; signal?: AbortSignalLike },
+    ]
+
+/** `[Symbol.dispose](): void` where the consumer's libs know `Symbol.dispose`, else nothing. */
+type DisposableMember = SymbolConstructor extends { readonly dispose: infer S extends symbol }
+  ? { [K in S]: () => void }
+  : {}
+
 /** Stable error codes (`VendorAuthError#code`). */
 export type ErrorCode =
   | 'INVALID_OPTIONS'
@@ -22,32 +83,26 @@ export type ErrorCode =
   | 'CLOSED'
   | 'ABORTED'
   | 'UNSUPPORTED_PLATFORM'
+  | 'STORE_UNAVAILABLE'
 
 export declare const ErrorCodes: Readonly<{ [K in ErrorCode]: K }>
 
 /** Receives one debug line (never holding a secret). */
 export type Logger = ((line: string) => void) | { debug(line: string): void }
 
-export interface AuthenticateOptions {
-  /** Which vendor. */
-  provider: Provider
-  /** Vendy access key. Default: env `VENDY_ACCESS_KEY`. */
-  accessKey?: string
-  /** Vendy secret key. Default: env `VENDY_SECRET_KEY`. */
-  secretKey?: string
-  /** Vendy legacy login: the registered e-mail (HTTP Basic). */
-  username?: string
-  /** Vendy legacy login: the password. */
-  password?: string
-  /** PuppetVendors vendor key (`vk_live_…` / `vk_test_…`). Default: env `PUPPETVENDORS_API_KEY`. */
-  apiKey?: string
-  /** PuppetVendors shop, for keys valid across several shops. Default: env `PUPPETVENDORS_SHOP_DOMAIN`. */
-  shopDomain?: string
+/**
+ * Options every vendor takes, `provider` among them. Each vendor's own options are in its
+ * interface below (`VendorOptions` maps ids to them); the core declares every option once
+ * (`binding.optionSchema()`), and `__test__/schema.test.js` fails when these types drift from it.
+ */
+export interface CommonOptions<P extends Provider = Provider> {
+  /** Which vendor; a literal (`'vendy'`) narrows the options, header and session types to it. */
+  provider: P
   /** Picks the vendor's documented base URL. Default `'production'`. */
   environment?: 'production' | 'staging'
-  /** Overrides the base URL. Must be `https:`. */
+  /** Overrides the base URL. Must be `https:`, at most 2048 characters. */
   baseUrl?: string
-  /** PEM of extra CA certificates to trust (added to the system roots). */
+  /** PEM of extra CA certificates to trust (added to the system roots). `CERTIFICATE` blocks only. */
   caCert?: string
   /** Bound on each attempt, connect to last byte. Default 10000. */
   timeoutMs?: number
@@ -60,38 +115,176 @@ export interface AuthenticateOptions {
   maxRetries?: number
   /** Longest `Retry-After` waited out; a longer one fails with `RATE_LIMITED`. Default 30000. */
   maxRetryDelayMs?: number
-  /** Debug log sink. Default: stderr when `DEBUG=vendor-auth`, else none. */
+  /**
+   * Debug log sink. Default: stderr when `DEBUG=vendor-auth`, else none. `debug` is read once;
+   * whatever the logger throws (or an async one rejects with) is ignored.
+   */
   logger?: Logger
-  /** Aborts the exchange (rejects with code `ABORTED`). `authenticate()` only. */
-  signal?: AbortSignal
 }
 
-export interface ClientOptions extends Omit<AuthenticateOptions, 'signal'> {
+/** Vendy's own options. */
+export interface VendyOptions {
+  /** Vendy access key (printable ASCII: it travels as a header value). Default: env `VENDY_ACCESS_KEY`. */
+  accessKey?: string
+  /** Vendy secret key (printable ASCII: it travels as a header value). Default: env `VENDY_SECRET_KEY`. */
+  secretKey?: string
+  /** Vendy legacy login: the registered e-mail (HTTP Basic; not empty, no `:`). Scheme `'token'` only. */
+  username?: string
+  /** Vendy legacy login: the password (not empty). Scheme `'token'` only. */
+  password?: string
+  /**
+   * How the keys are used. `'token'` (default): traded for a short-lived JWT, sent as
+   * `Authorization: Bearer …` and refreshed ahead of expiry. `'basic'`: Vendy's permanent keys,
+   * sent as they are on every request as `Authorization: Basic base64(accessKey:secretKey)`,
+   * with no exchange and no expiry (the Session's `expiresAt` is `null`); the options that only
+   * shape an exchange (`timeoutMs`, `maxRetries`, `refreshWindowMs`, `initialSession`,
+   * `tokenStore`…) are checked and have no effect.
+   */
+  scheme?: 'token' | 'basic'
+}
+
+/** PuppetVendors' own options. */
+export interface PuppetVendorsOptions {
+  /** PuppetVendors vendor key (`vk_live_…` / `vk_test_…`). Default: env `PUPPETVENDORS_API_KEY`. */
+  apiKey?: string
+  /** PuppetVendors shop, for keys valid across several shops. Default: env `PUPPETVENDORS_SHOP_DOMAIN`. */
+  shopDomain?: string
+}
+
+/** Each vendor's own options, by provider id. */
+export interface VendorOptions {
+  vendy: VendyOptions
+  puppetvendors: PuppetVendorsOptions
+}
+
+/**
+ * The options of provider `P`: the common ones and that vendor's own (another vendor's option is
+ * a type error). For `Provider` itself, a union with one member per vendor, told apart by
+ * `provider`.
+ */
+export type ProviderOptions<P extends Provider = Provider> = P extends Provider
+  ? CommonOptions<P> & VendorOptions[P]
+  : never
+
+/** Options of `authenticate()`. */
+export type AuthenticateOptions<P extends Provider = Provider> = ProviderOptions<P> & {
+  /** Aborts the exchange (rejects with code `ABORTED`). `authenticate()` only. */
+  signal?: AbortSignalLike
+}
+
+/** Options only a client takes. */
+export interface ClientOnlyOptions<P extends Provider = Provider> {
   /**
    * How long before expiry a background refresh starts. Default 300000 (5 minutes); at most half
    * the token's lifetime.
    */
   refreshWindowMs?: number
+  /**
+   * Start from a session the application kept (a `Session` from `authenticate()` /
+   * `getSession()`, or `{ token, expiresAt }`), so that a serverless cold start skips the
+   * exchange. Checked like a vendor's answer (`INVALID_OPTIONS` if malformed); an expired one is
+   * skipped and the first call exchanges.
+   */
+  initialSession?: Session<P> | KeptSession<P>
+  /**
+   * Share tokens across processes through this store (e.g. `redisTokenStore(redis)`): only one
+   * process exchanges or refreshes, the others read its sealed session. Opt-in; the hot path
+   * never calls it.
+   */
+  tokenStore?: TokenStore
+  /**
+   * Bound on each call to `tokenStore`; a slower, failed or throwing call means this process
+   * gets its own token (reported once as `'error'` `STORE_UNAVAILABLE`). Default 300.
+   */
+  storeTimeoutMs?: number
 }
 
-/** A token from one exchange. `inspect`/`JSON.stringify` show only a prefix of the token. */
-export declare class Session {
+/** Options of `createClient()` / `new AuthClient()`. */
+export type ClientOptions<P extends Provider = Provider> = ProviderOptions<P> & ClientOnlyOptions<P>
+
+/**
+ * A shared store for tokens (sealed: values are opaque text). Keys come without a prefix; every
+ * method may return a value or a promise.
+ */
+export interface TokenStore {
+  /** The value under `key`, or null/undefined. */
+  get(key: string): Promise<string | null | undefined> | string | null | undefined
+  /** Keep `value` under `key` for `ttlMs` (replacing any). */
+  set(key: string, value: string, ttlMs: number): Promise<unknown> | unknown
+  /** Take the lock `key` for `owner` for `ttlMs` unless someone holds it; whether it was taken. */
+  lock(key: string, owner: string, ttlMs: number): Promise<boolean> | boolean
+  /** Release the lock `key` only if `owner` still holds it. */
+  release(key: string, owner: string): Promise<unknown> | unknown
+}
+
+/** Options of `redisTokenStore()`. */
+export interface RedisTokenStoreOptions {
+  /** Prefix of every key. Default `'vendor-auth:'`. */
+  keyPrefix?: string
+}
+
+/**
+ * A `TokenStore` over a connected node-redis (v4+) or ioredis client the application already
+ * has (both optional peer dependencies; neither is loaded by vendor-auth).
+ */
+export declare function redisTokenStore(client: object, options?: RedisTokenStoreOptions): TokenStore
+
+/** The fields of a kept session that `initialSession` needs (plus optional metadata). */
+export interface KeptSession<P extends Provider = Provider> {
+  token: string
+  /** Milliseconds since the epoch. */
+  expiresAt: number
+  provider?: P
+  scope?: string
+  permissions?: string[]
+  shopDomain?: string
+  mode?: string
+  vendorId?: string
+}
+
+/** Client events and what their listeners receive. */
+export interface ClientEvents<P extends Provider = Provider> {
+  /** A new token (redacted when printed). */
+  refresh: Session<P>
+  /**
+   * A failed exchange, foreground or background, or a `tokenStore` that stopped answering
+   * (`STORE_UNAVAILABLE`, once until it answers again). Without a listener it is dropped.
+   */
+  error: VendorAuthError
+}
+
+/**
+ * A token from one exchange (or a permanent credential). `inspect`/`JSON.stringify` show only a
+ * prefix of a token, and nothing of a permanent credential.
+ */
+export declare class Session<P extends Provider = Provider> {
   private constructor()
-  readonly provider: Provider
+  readonly provider: P
   /** The token (read it only to send it to the vendor). */
   readonly token: string
-  /** Expiry in ms since the epoch: the earlier of the vendor's statement and the JWT `exp`. */
-  readonly expiresAt: number
+  /**
+   * Expiry in ms since the epoch: the earlier of the vendor's statement and the JWT `exp`.
+   * `null`: never expires (Vendy's scheme `'basic'`, a permanent credential).
+   */
+  readonly expiresAt: number | null
   /** `'Authorization'` (Vendy) or `'x-access-token'` (PuppetVendors). */
-  readonly headerName: 'Authorization' | 'x-access-token'
-  /** `'Bearer <token>'` (Vendy) or the bare token (PuppetVendors). */
+  readonly headerName: HeaderName<P>
+  /**
+   * `'Bearer <token>'` (Vendy), `'Basic <base64(accessKey:secretKey)>'` (Vendy's scheme
+   * `'basic'`: the token is the base64 part) or the bare token (PuppetVendors).
+   */
   readonly headerValue: string
-  /** `{ [headerName]: headerValue }`. */
-  readonly headers: Record<string, string>
+  /** `{ [headerName]: headerValue }` (a new object each time). */
+  readonly headers: ProviderHeaders[P]
+  /** PuppetVendors: the token's scope (`'vendor'`). */
   readonly scope?: string
+  /** PuppetVendors: what the key may do, e.g. `'orders:read'`. */
   readonly permissions?: string[]
+  /** PuppetVendors: the shop the token is for. */
   readonly shopDomain?: string
+  /** PuppetVendors: `'live'` or `'test'`, from the key. */
   readonly mode?: 'live' | 'test' | string
+  /** PuppetVendors: the vendor the token acts as. */
   readonly vendorId?: string
   /** A redacted plain object. */
   toJSON(): Record<string, unknown>
@@ -113,7 +306,7 @@ export declare class VendorAuthError extends Error {
 }
 
 /** One exchange: keys for a token. Rejects with `VendorAuthError`. */
-export declare function authenticate(options: AuthenticateOptions): Promise<Session>
+export declare function authenticate<P extends Provider>(options: AuthenticateOptions<P>): Promise<Session<P>>
 
 /** Options of one call on a client. */
 export interface CallOptions {
@@ -121,39 +314,57 @@ export interface CallOptions {
    * Rejects this call with code `ABORTED` when the signal fires (e.g. `AbortSignal.timeout(300)`);
    * an exchange other callers wait for goes on.
    */
-  signal?: AbortSignal
+  signal?: AbortSignalLike
 }
 
-/** Keeps a valid token: refreshes ahead of expiry, shares one in-flight request. */
-export declare class AuthClient {
-  constructor(options: ClientOptions)
-  readonly provider: Provider
+/**
+ * Keeps a valid token: refreshes ahead of expiry, shares one in-flight request. `P` is the
+ * provider, narrowed from a literal `provider` option.
+ */
+export declare class AuthClient<P extends Provider = Provider> {
+  constructor(options: ClientOptions<P>)
+  readonly provider: P
   /**
-   * `{ Authorization: 'Bearer …' }` or `{ 'x-access-token': '…' }`; a frozen object. Rejects at
+   * `{ Authorization: 'Bearer …' }` (Vendy; `'Basic …'` with scheme `'basic'`, at once and with
+   * no request ever) or `{ 'x-access-token': '…' }` (PuppetVendors); a frozen object. Rejects at
    * once (no request) while a rate limit or a refusal cool-down is remembered. Never throws.
    */
-  authHeader(options?: CallOptions): Promise<Readonly<Record<string, string>>>
+  authHeader(options?: CallOptions): Promise<AuthHeader<P>>
   /** The current session. */
-  getSession(options?: CallOptions): Promise<Session>
+  getSession(options?: CallOptions): Promise<Session<P>>
   /**
    * Drop the cached token. Given the header object from `authHeader()` (or the token, a
    * `Headers`, or the header value) that the vendor's API refused, only if that is still the
    * current token, so that many callers that saw the same 401 cause one new exchange. With no
    * argument, whatever is current. Returns whether a token was dropped; also ends a cool-down
-   * after refused credentials.
+   * after refused credentials. A permanent credential (Vendy's scheme `'basic'`) is never dropped
+   * (`false`): no exchange could give another.
    */
-  invalidate(stale?: Readonly<Record<string, string>> | Headers | string): boolean
+  invalidate(stale?: AuthHeader<P> | Readonly<Record<string, string>> | HeadersLike | string): boolean
   /**
    * The global `fetch` with the auth header merged into the request's headers (the caller's
    * others kept). On a 401 it calls `invalidate(stale)` and retries once with the new token,
    * unless the body is a stream (then the 401 is returned as is). `https:` only (plain `http:`
    * only to localhost), so a token never travels in clear.
    */
-  fetch(input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]): Promise<Response>
+  fetch(...args: FetchParameters): Promise<ResponseLike>
+  /**
+   * Listen for `'refresh'` / `'error'`. Listeners that throw or reject are reported to the debug
+   * logger and never break a call or the process.
+   */
+  on<E extends keyof ClientEvents<P>>(event: E, listener: (value: ClientEvents<P>[E]) => unknown): this
+  /** Like `on`, for one event only. */
+  once<E extends keyof ClientEvents<P>>(event: E, listener: (value: ClientEvents<P>[E]) => unknown): this
+  /** Remove a listener. */
+  off<E extends keyof ClientEvents<P>>(event: E, listener: (value: ClientEvents<P>[E]) => unknown): this
+  /** Number of listeners of an event. */
+  listenerCount(event: keyof ClientEvents<P>): number
   /** Stop; later calls reject with `CLOSED`. */
   close(): void
-  [Symbol.dispose](): void
 }
 
-/** Same as `new AuthClient(options)`. */
-export declare function createClient(options: ClientOptions): AuthClient
+/** `using client = createClient(…)` closes it at the end of the scope (where `Symbol.dispose` exists). */
+export interface AuthClient<P extends Provider = Provider> extends DisposableMember {}
+
+/** Same as `new AuthClient(options)`; `createClient({ provider: 'vendy' })` is an `AuthClient<'vendy'>`. */
+export declare function createClient<P extends Provider>(options: ClientOptions<P>): AuthClient<P>

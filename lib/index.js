@@ -8,7 +8,8 @@ const { defineApi } = require('./api')
 const { chooseDriverFactory } = require('./backend')
 const { VendorAuthError, ErrorCodes } = require('./errors')
 const { Session } = require('./session')
+const { redisTokenStore } = require('./redis')
 
 const { authenticate, createClient, AuthClient } = defineApi(chooseDriverFactory())
 
-module.exports = { authenticate, createClient, AuthClient, VendorAuthError, ErrorCodes, Session }
+module.exports = { authenticate, createClient, AuthClient, VendorAuthError, ErrorCodes, Session, redisTokenStore }

@@ -1,5 +1,6 @@
 // ESM entry: the CommonJS implementation, re-exported (one module instance for both).
 import vendorAuth from './index.js'
 
-export const { authenticate, createClient, AuthClient, VendorAuthError, ErrorCodes, Session } = vendorAuth
+export const { authenticate, createClient, AuthClient, VendorAuthError, ErrorCodes, Session, redisTokenStore } =
+  vendorAuth
 export default vendorAuth

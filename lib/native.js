@@ -4,39 +4,54 @@
 // failure turned into a VendorAuthError.
 
 const { VendorAuthError } = require('./errors')
-const { prepareOptions, containedLogger } = require('./options')
+const { prepareOptions, nativeTypes } = require('./options')
+const { envSnapshot } = require('./outcome')
 
 const OUR_CODES = new Set(['INVALID_OPTIONS', 'INSECURE_URL'])
 
 /** The driver factory over a loaded binding (see `loadBinding`). */
 function nativeDriverFactory(binding) {
-  const known = Object.freeze(binding.knownOptions())
-  return (options) => createNative(binding, known, options)
+  const schema = binding.optionSchema()
+  const types = nativeTypes(schema.options)
+  const fields = fieldsByProvider(schema)
+  return (options) => createNative(binding, types, fields, options)
 }
 
 /** Validate options and create the native client that holds the credentials. */
-function createNative(binding, known, options) {
-  const prepared = prepareOptions(options, known)
-  // Lines arrive from Rust as they happen; a user's logger that throws is contained here too.
-  const log = containedLogger(prepared.logger)
+function createNative(binding, types, fields, options) {
+  const prepared = prepareOptions(options, types)
+  // Lines arrive from Rust as they happen (the logger is contained: lib/options.js).
+  const log = prepared.logger
   let native
   try {
-    native = new binding.NativeClient(prepared.native, process.env, log)
+    native = new binding.NativeClient(prepared.native, envSnapshot(), log)
   } catch (error) {
     // The native side throws with a stable code; anything else is a conversion failure.
     const code = OUR_CODES.has(error && error.code) ? error.code : 'INVALID_OPTIONS'
     throw new VendorAuthError(code, String(error && error.message))
   }
-  return { driver: native, logger: prepared.logger, signal: prepared.signal }
+  const { signal, initialSession, tokenStore, storeTimeoutMs } = prepared
+  return {
+    driver: native,
+    logger: prepared.logger,
+    signal,
+    initialSession,
+    tokenStore,
+    storeTimeoutMs,
+    sessionFields: fields,
+    SharedStore: tokenStore === undefined ? undefined : require('./store').SharedStore,
+  }
 }
 
 /**
  * The generated loader, or a VendorAuthError (code UNSUPPORTED_PLATFORM) that names this platform,
- * the package that should have carried its binary, and what to do; the loader's error is `cause`.
+ * the package that should have carried its binary, and what to do (inside a bundle: the bundler
+ * setting to change); the loader's error is `cause`.
  */
 function loadBinding() {
+  let loaded
   try {
-    return require('../binding.js')
+    loaded = require('../binding.js')
   } catch (error) {
     // A binary that loaded but refused a browser-like context at init: binding.js keeps only the
     // messages of its load errors, so the refusal is found by its message.
@@ -46,6 +61,9 @@ function loadBinding() {
       }
     }
     const { platform, arch, abi, wanted, where } = platformTarget()
+    // Bundled (esbuild, webpack, Next.js): the addon the bundler emitted, or the setting to change.
+    const bundled = require('./bundled').fromBundle(error)
+    if (bundled !== undefined) return bundled
     const { optionalDependencies = {} } = require('../package.json')
     const supported = Object.keys(optionalDependencies).map((name) => name.replace('vendor-auth-', ''))
     const published = supported.includes(wanted.slice('vendor-auth-'.length))
@@ -61,6 +79,9 @@ function loadBinding() {
       "The loader's error is in `cause`."
     throw new VendorAuthError('UNSUPPORTED_PLATFORM', message, { cause: error })
   }
+  if (loaded && typeof loaded.knownOptions === 'function') return loaded
+  // A bundler's loader returned something else than the addon (see bundled.js).
+  return require('./bundled').fromBundle(undefined, loaded)
 }
 
 /** This platform as the binary packages name it: `wanted` is the package that would carry it. */
@@ -86,4 +107,11 @@ function platformTarget() {
   return { platform, arch, abi, wanted, where }
 }
 
-module.exports = { loadBinding, nativeDriverFactory, platformTarget }
+/** The session fields each vendor of `schema` declares, by provider id: `[{ name, jsType }]`. */
+function fieldsByProvider(schema) {
+  const fields = new Map()
+  for (const spec of schema.providers) fields.set(spec.id, spec.fields)
+  return (provider) => fields.get(provider) || []
+}
+
+module.exports = { loadBinding, nativeDriverFactory, platformTarget, fieldsByProvider }

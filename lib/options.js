@@ -1,41 +1,108 @@
 'use strict'
 // Checks done in JS before options reach the native side: the shape of the object, unknown
 // keys (typos such as `accesKey` should not silently fall back to the environment), value
-// types (so that no conversion error can echo a value), and the JS-only options.
+// types (so that no conversion error can echo a value), and the JS-only options. Names and types
+// come from the core's option schema (`binding.optionSchema()`): no option is listed here but the
+// JS-only ones.
+//
+// Hostile inputs: only own properties count (an `Object.prototype.baseUrl` planted by another
+// bug in the app must never redirect credentials), each is read exactly once (a getter cannot
+// pass the checks with one value and be used with another), what goes to the native side is a
+// null-prototype object, and a getter or Proxy that throws is INVALID_OPTIONS with its error as
+// `cause`. A user's logger can never throw to us.
 
 const { VendorAuthError } = require('./errors')
 
-const NUMBER_OPTIONS = new Set(['timeoutMs', 'exchangeTimeoutMs', 'maxRetries', 'maxRetryDelayMs', 'refreshWindowMs'])
-const JS_ONLY_OPTIONS = ['logger', 'signal']
+/**
+ * Options that never reach the core, and where each is taken: `'both'`, `'authenticate'` (only
+ * `authenticate()`) or `'client'` (only `createClient()`).
+ */
+const JS_ONLY_OPTIONS = Object.freeze({
+  __proto__: null,
+  logger: 'both',
+  signal: 'authenticate',
+  initialSession: 'client',
+  tokenStore: 'client',
+  storeTimeoutMs: 'client',
+})
 
-function invalid(message) {
-  return new VendorAuthError('INVALID_OPTIONS', message)
+function invalid(message, cause) {
+  return new VendorAuthError('INVALID_OPTIONS', message, cause === undefined ? {} : { cause })
+}
+
+/**
+ * `object`'s own enumerable string-keyed properties, each read once, as `[key, value]` pairs
+ * (inherited properties never count). For any options object, including per-call ones.
+ * @param {object} object
+ * @returns {Array<[string, unknown]>}
+ */
+function ownEntries(object) {
+  const entries = []
+  for (const key of Object.keys(object)) entries.push([key, object[key]])
+  return entries
+}
+
+/**
+ * From the core's option schema: each native option's JS type (`'string'` / `'number'`), by name.
+ * @param {ReadonlyArray<{ name: string, jsType: string }>} schemaOptions
+ * @returns {Map<string, string>}
+ */
+function nativeTypes(schemaOptions) {
+  const types = new Map()
+  for (const option of schemaOptions) types.set(option.name, option.jsType)
+  return types
 }
 
 /**
  * Split user options into what the native side takes and the JS-only ones.
  * @param {unknown} options
- * @param {readonly string[]} nativeKeys option names the native side knows
+ * @param {ReadonlyMap<string, string>} types the native options' JS types, by name (`nativeTypes`)
  */
-function prepareOptions(options, nativeKeys) {
+function prepareOptions(options, types) {
+  try {
+    return prepare(options, types)
+  } catch (error) {
+    if (error instanceof VendorAuthError) throw error
+    // A throwing getter, a Proxy trap, a revoked Proxy: the user's error is kept as `cause`, but
+    // not put into our message (it may quote the value it was guarding).
+    throw invalid(
+      'options could not be read: a getter or Proxy threw while they were read (its error is the cause)',
+      error,
+    )
+  }
+}
+
+function prepare(options, types) {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw invalid("options must be an object such as { provider: 'vendy' }")
   }
-  const known = new Set([...nativeKeys, ...JS_ONLY_OPTIONS])
-  const native = {}
-  for (const [key, value] of Object.entries(options)) {
+  const known = new Set([...types.keys(), ...Object.keys(JS_ONLY_OPTIONS)])
+  const native = Object.create(null)
+  const jsOnly = Object.create(null)
+  for (const [key, value] of ownEntries(options)) {
     if (!known.has(key)) {
       throw invalid(`unknown option '${key}'; known options: ${[...known].join(', ')}`)
     }
-    if (value === undefined || value === null || JS_ONLY_OPTIONS.includes(key)) continue
-    const expected = NUMBER_OPTIONS.has(key) ? 'number' : 'string'
+    if (value === undefined || value === null) continue
+    if (Object.hasOwn(JS_ONLY_OPTIONS, key)) {
+      jsOnly[key] = value
+      continue
+    }
+    const expected = types.get(key)
     if (typeof value !== expected) {
       // The value itself is not shown: it may be a credential.
       throw invalid(`option '${key}' must be a ${expected}, not ${describe(value)}`)
     }
     native[key] = value
   }
-  return { native, logger: makeLogger(options.logger), signal: checkSignal(options.signal) }
+  return {
+    native,
+    logger: makeLogger(jsOnly.logger),
+    signal: checkSignal(jsOnly.signal),
+    initialSession: jsOnly.initialSession,
+    tokenStore: jsOnly.tokenStore,
+    storeTimeoutMs: jsOnly.storeTimeoutMs,
+  }
 }
 
 function describe(value) {
@@ -43,7 +110,7 @@ function describe(value) {
 }
 
 function checkSignal(signal) {
-  if (signal === undefined || signal === null) return undefined
+  if (signal === undefined) return undefined
   if (
     typeof signal !== 'object' ||
     typeof signal.aborted !== 'boolean' ||
@@ -55,38 +122,47 @@ function checkSignal(signal) {
 }
 
 /**
- * The debug logger: the `logger` option (a function, or an object with `debug`), else stderr
- * when DEBUG names vendor-auth (`DEBUG=vendor-auth`, `DEBUG=*`, comma- or space-separated),
- * else none. Lines never hold a secret.
+ * The debug logger: the `logger` option (a function, or an object with `debug`, read once
+ * here), else stderr when DEBUG names vendor-auth (`DEBUG=vendor-auth`, `DEBUG=*`, comma- or
+ * space-separated), else none. Lines never hold a secret. Whatever the logger does (throw,
+ * return a rejected promise), the returned function never throws and leaves nothing unhandled.
  */
 function makeLogger(logger) {
-  if (typeof logger === 'function') return (line) => logger(`vendor-auth ${line}`)
-  if (logger && typeof logger.debug === 'function') return (line) => logger.debug(`vendor-auth ${line}`)
-  if (logger !== undefined && logger !== null) {
+  if (typeof logger === 'function') return contained((line) => Reflect.apply(logger, undefined, [line]))
+  if (logger !== undefined) {
+    const debug = typeof logger === 'object' ? logger.debug : undefined
+    if (typeof debug === 'function') return contained((line) => Reflect.apply(debug, logger, [line]))
     throw invalid('option logger must be a function or an object with a debug() method')
   }
-  const debug = (globalThis.process && process.env && process.env.DEBUG) || ''
+  const env = globalThis.process && process.env
+  const debug = env && Object.hasOwn(env, 'DEBUG') ? String(env.DEBUG) : ''
   const enabled = debug
     .split(/[\s,]+/)
     .some((name) => name === '*' || name === 'vendor-auth' || name === 'vendor-auth:*')
   if (!enabled) return undefined
   // Edge runtimes with a `process` shim may have no stderr stream.
   if (process.stderr && typeof process.stderr.write === 'function') {
-    return (line) => process.stderr.write(`vendor-auth ${line}\n`)
+    return contained((line) => process.stderr.write(`${line}\n`))
   }
-  return (line) => console.error(`vendor-auth ${line}`)
+  return contained((line) => console.error(line))
 }
 
-/** `logger` for lines that arrive during an exchange: a logger that throws never breaks one. */
-function containedLogger(logger) {
-  if (logger === undefined) return undefined
+/** `write` prefixed, and contained: a user's logger must never break a call or the process. */
+function contained(write) {
   return (line) => {
     try {
-      logger(line)
+      const result = write(`vendor-auth ${line}`)
+      // An async logger's rejection would be unhandled (and end the process by default).
+      if (result !== null && (typeof result === 'object' || typeof result === 'function')) {
+        const then = result.then
+        if (typeof then === 'function') Reflect.apply(then, result, [undefined, ignore])
+      }
     } catch {
-      // never breaks an exchange
+      // Ignored on purpose: logging is best effort.
     }
   }
 }
 
-module.exports = { prepareOptions, checkSignal, containedLogger }
+function ignore() {}
+
+module.exports = { prepareOptions, nativeTypes, ownEntries, checkSignal, JS_ONLY_OPTIONS }

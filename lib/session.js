@@ -6,7 +6,10 @@ const INSPECT = Symbol.for('nodejs.util.inspect.custom')
 
 /**
  * A token and what is known about it. `token` and `headerValue` read the real values; `inspect`,
- * `console.log` and `JSON.stringify` show only a short prefix of the token.
+ * `console.log` and `JSON.stringify` show only a short prefix of the token (nothing of a
+ * permanent credential). `expiresAt` is `null` for a credential that never expires (Vendy's
+ * scheme `'basic'`). The other fields are the ones the vendor declares (PuppetVendors' `scope`,
+ * `permissions`, `shopDomain`, `mode`, `vendorId`).
  */
 class Session {
   #token
@@ -15,11 +18,14 @@ class Session {
 
   /** @param {import('../binding').NativeSession} n */
   constructor(n) {
+    // Own fields only: an absent one must not be filled from a polluted Object.prototype.
+    const own = (object, key) => (Object.hasOwn(object, key) ? object[key] : undefined)
     this.provider = n.provider
-    this.expiresAt = n.expiresAt
+    this.expiresAt = own(n, 'expiresAt') ?? null
     this.headerName = n.headerName
-    for (const key of ['scope', 'permissions', 'shopDomain', 'mode', 'vendorId']) {
-      if (n[key] !== undefined && n[key] !== null) this[key] = n[key]
+    for (const field of own(n, 'metadata') ?? []) {
+      const value = own(field, 'value')
+      if (value !== undefined && value !== null) this[own(field, 'name')] = value
     }
     this.#token = n.token
     this.#headerValue = n.headerValue
@@ -32,7 +38,10 @@ class Session {
     return this.#token
   }
 
-  /** The value for `headerName`: `Bearer <token>` (Vendy) or the bare token (PuppetVendors). */
+  /**
+   * The value for `headerName`: `Bearer <token>` (Vendy), `Basic <token>` (Vendy's scheme
+   * `'basic'`) or the bare token (PuppetVendors).
+   */
   get headerValue() {
     return this.#headerValue
   }
@@ -49,7 +58,7 @@ class Session {
       provider,
       token: this.#tokenPreview,
       expiresAt,
-      expiresAtIso: new Date(expiresAt).toISOString(),
+      expiresAtIso: expiresAt === null ? null : new Date(expiresAt).toISOString(),
       headerName,
       ...metadata,
     }

@@ -232,8 +232,12 @@ run_suite_arm64() { # $1: the linux-arm64-gnu .node
   # node_modules holds the host's (x64) esbuild binary; the host runs it natively, so point
   # esbuild's JS API at it rather than at the arm64 package it would look for.
   local esbuild=$root/node_modules/@esbuild/linux-x64/bin/esbuild
+  # Likewise the browser tests' Chromium: the host's (a system one, or the x64 one from
+  # @sparticuz/chromium), found by the host's node; an arm64 node would find none.
+  local chromium
+  chromium=$(node __test__/helpers/browser.js) || chromium=
   (cd "$copy" && QEMU_LD_PREFIX=/usr/aarch64-linux-gnu PATH="$(dirname "$node"):$PATH" \
-    ESBUILD_BINARY_PATH=$([ -x "$esbuild" ] && echo "$esbuild") \
+    ESBUILD_BINARY_PATH=$([ -x "$esbuild" ] && echo "$esbuild") CHROMIUM_PATH=$chromium \
     timeout 3600 "$node" --test "${tests[@]}") >"$cache/arm64-suite.log" 2>&1 || rc=$?
   local summary
   summary=$(grep -E '^# (tests|pass|fail|cancelled|todo) ' "$cache/arm64-suite.log" | paste -sd' ' -)

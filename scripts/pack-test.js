@@ -12,8 +12,8 @@
 //      every folder holding cargo, rustc or rustup (checked: neither is found);
 //   4. there run __test__/fixtures/consumer: CommonJS require (cjs.cjs), ESM import (esm.mjs),
 //      each with real exchanges against the mock of `vendor-auth/testing`; `tsc --noEmit` on
-//      types.ts / types-esm.mts; and, with the platform package moved away, the fallback to the
-//      wasm build (fallback.cjs).
+//      types.ts / types-esm.mts; with the platform package moved away, the fallback to the wasm
+//      build (fallback.cjs); and the linked `vendor-auth` bin (--version).
 // Exits non-zero on any failure. Temporary folders are removed (KEEP_PACK_TEST_TMP=1 keeps them).
 
 const { spawnSync } = require('node:child_process')
@@ -186,6 +186,10 @@ async function main() {
         'wasm/vendor_auth_bg.wasm',
         'wasm/vendor_auth.mjs',
         'wasm/vendor_auth.cjs',
+        'lib/nest.js',
+        'lib/nest.mjs',
+        'lib/nest.d.ts',
+        'bin/vendor-auth.js',
       ]) {
         if (!rootFiles.includes(needed)) fail(`the root tarball lacks ${needed}`)
       }
@@ -267,6 +271,14 @@ async function main() {
           env: bareEnv,
         })
         return `TypeScript ${installedVersion('typescript')}`
+      })
+      step('the vendor-auth bin is linked: vendor-auth --version', () => {
+        const out = run(path.join('node_modules', '.bin', 'vendor-auth'), ['--version'], {
+          cwd: consumer,
+          env: bareEnv,
+        })
+        if (out.trim() !== rootPkg.version) fail(`vendor-auth --version printed ${JSON.stringify(out)}`)
+        return out.trim()
       })
       const platformModule = path.join(consumer, 'node_modules', `${napi.packageName}-${PLATFORM}`)
       const hidden = path.join(tmp, 'hidden-platform-package')

@@ -86,6 +86,9 @@ pub struct Error {
     /// Set for failures of a retryable kind that trying again cannot fix (an untrusted
     /// certificate is a `NETWORK` error, but the same certificate comes back every time).
     permanent: bool,
+    /// An `INVALID_OPTIONS` whose only fault is a credential that is not there (yet): a client
+    /// reports it at first use, not at construction.
+    missing_credentials: bool,
 }
 
 impl Error {
@@ -99,11 +102,25 @@ impl Error {
             vendor_code: None,
             retry_after_ms: None,
             permanent: false,
+            missing_credentials: false,
         }
     }
 
     pub fn invalid_options(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidOptions, message)
+    }
+
+    /// `INVALID_OPTIONS` for a credential given neither as an option nor in the environment.
+    pub fn missing_credentials(message: impl Into<String>) -> Self {
+        Self {
+            missing_credentials: true,
+            ..Self::invalid_options(message)
+        }
+    }
+
+    /// Whether this is only a missing credential (see [`Error::missing_credentials`]).
+    pub fn is_missing_credentials(&self) -> bool {
+        self.missing_credentials
     }
 
     pub fn invalid_response(provider: &'static str, what: impl fmt::Display) -> Self {

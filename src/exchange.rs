@@ -155,12 +155,10 @@ mod tests {
 
     fn pv() -> Options {
         Options::resolve(
-            RawOptions {
-                provider: Some("puppetvendors".into()),
-                api_key: Some("vk_test_abc".into()),
-                max_retries: Some(2.0),
-                ..Default::default()
-            },
+            RawOptions::new()
+                .with("provider", "puppetvendors")
+                .with("apiKey", "vk_test_abc")
+                .with("maxRetries", 2.0),
             &|_| None,
         )
         .unwrap()
@@ -309,19 +307,20 @@ mod tests {
         else {
             panic!()
         };
-        assert_eq!(s.metadata.permissions, Some(vec!["orders:read".to_owned()]));
+        assert_eq!(
+            s.metadata.list("permissions"),
+            Some(&["orders:read".to_owned()][..])
+        );
         assert_eq!(s.expires_at_ms, NOW + 60_000);
     }
 
     #[test]
     fn a_token_echoed_by_the_refresh_endpoint_is_scrubbed_from_the_error() {
         let o = Options::resolve(
-            RawOptions {
-                provider: Some("puppetvendors".into()),
-                api_key: Some("vk_test_abc".into()),
-                max_retries: Some(0.0),
-                ..Default::default()
-            },
+            RawOptions::new()
+                .with("provider", "puppetvendors")
+                .with("apiKey", "vk_test_abc")
+                .with("maxRetries", 0.0),
             &|_| None,
         )
         .unwrap();

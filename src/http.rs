@@ -2,6 +2,8 @@
 //! transport hands back. No sockets here.
 
 use crate::{Error, ErrorCode};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use std::fmt;
 use url::Url;
@@ -57,6 +59,8 @@ pub struct HttpRequest {
     pub url: Url,
     pub headers: Vec<Header>,
     pub body: SecretSlice<u8>,
+    /// The credential values inside `body` (see [`HttpRequest::secret_in_body`]).
+    body_secrets: Vec<SecretString>,
 }
 
 impl HttpRequest {
@@ -68,12 +72,51 @@ impl HttpRequest {
                 Header::Plain("accept", "application/json".into()),
             ],
             body: body.into(),
+            body_secrets: Vec::new(),
         }
     }
 
     pub fn header(mut self, header: Header) -> Self {
         self.headers.push(header);
         self
+    }
+
+    /// Declare a credential that the body carries (a JSON field's value), so that a vendor's
+    /// echo of it is scrubbed like the sensitive headers.
+    pub fn secret_in_body(mut self, value: SecretString) -> Self {
+        self.body_secrets.push(value);
+        self
+    }
+
+    /// Every secret value this request puts on the wire, for scrubbing what comes back: each
+    /// sensitive header's value; for `<scheme> <credentials>` values the credentials alone; for
+    /// HTTP Basic also the decoded `user:password` and its two halves; and the body's declared
+    /// credentials. (`scrub` adds their base64 and percent-encoded forms.)
+    pub fn sensitive_values(&self) -> Vec<SecretString> {
+        let mut out: Vec<SecretString> = Vec::new();
+        for header in self.headers.iter().filter(|h| h.is_sensitive()) {
+            let value = header.value();
+            out.push(value.into());
+            let Some((scheme, credentials)) = value.split_once(' ') else {
+                continue;
+            };
+            out.push(credentials.into());
+            if !scheme.eq_ignore_ascii_case("basic") {
+                continue;
+            }
+            let decoded = STANDARD
+                .decode(credentials.trim())
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok());
+            if let Some(pair) = decoded {
+                if let Some((user, password)) = pair.split_once(':') {
+                    out.extend([user.into(), password.into()]);
+                }
+                out.push(pair.into());
+            }
+        }
+        out.extend(self.body_secrets.iter().cloned());
+        out
     }
 
     pub fn method(&self) -> &'static str {
@@ -89,7 +132,7 @@ impl HttpRequest {
         match self.headers.iter().find(|h| !h.value().bytes().all(allowed)) {
             None => Ok(()),
             Some(header) => Err(Error::invalid_options(format!(
-                "the value for the {} header has characters not allowed in HTTP headers (check the credential options for stray newlines or non-ASCII characters)",
+                "the value for the {} header has characters not allowed in HTTP headers (a control character such as a newline, or a non-ASCII character)",
                 header.name()
             ))),
         }
@@ -142,6 +185,9 @@ pub enum TransportFailure {
     Connect,
     /// The server's certificate is not trusted: retrying cannot help.
     Untrusted,
+    /// The server refused HTTP/1.1 when negotiating the protocol (ALPN): an HTTP/2-only server.
+    /// Retrying cannot help.
+    NoHttp1,
     /// Anything else (reset, closed mid-answer, protocol error).
     Other,
 }
@@ -159,6 +205,13 @@ impl TransportFailure {
                 ErrorCode::Network,
                 format!(
                     "TLS with {host} failed: {detail}. The server's certificate is not trusted; if it uses a private CA, pass that CA as caCert (verification cannot be turned off)"
+                ),
+            )
+            .permanent(),
+            Self::NoHttp1 => Error::new(
+                ErrorCode::Network,
+                format!(
+                    "TLS with {host} failed: {detail}. The server speaks only HTTP/2 (it refused HTTP/1.1 when negotiating the protocol, ALPN), and vendor-auth talks HTTP/1.1: check baseUrl (retrying cannot help)"
                 ),
             )
             .permanent(),
@@ -193,9 +246,49 @@ pub fn body_too_large(provider: &'static str, status: u16) -> Error {
     .with_status(status)
 }
 
+/// Check that a credential can travel as the value of the HTTP header `header` as it is:
+/// printable ASCII, no spaces (HTTP would let through non-ASCII bytes as "obs-text", which each
+/// server reads differently, and trims spaces at the ends, changing the key). `what` names the
+/// option (and its environment variable); the value itself is never quoted.
+pub(crate) fn header_safe(value: &SecretString, what: &str, header: &str) -> Result<(), Error> {
+    let value = value.expose_secret();
+    let problem = if value.chars().any(|c| c.is_control()) {
+        "a control character (such as a stray newline)"
+    } else if !value.is_ascii() {
+        "a non-ASCII character"
+    } else if value.contains(' ') {
+        "a space"
+    } else {
+        return Ok(());
+    };
+    Err(Error::invalid_options(format!(
+        "{what} has {problem}; it is sent in the {header} HTTP header, which takes printable ASCII only (check for a copy-paste accident)"
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorCode;
+
+    #[test]
+    fn header_values_must_be_printable_ascii() {
+        assert!(header_safe(&"AK-123_x".into(), "accessKey", "AccessKey").is_ok());
+        for (bad, why) in [
+            ("sk-\u{e9}t\u{e9}", "non-ASCII"),
+            ("sk-1\n", "control character"),
+            ("sk 1", "a space"),
+        ] {
+            let e = header_safe(&bad.into(), "secretKey", "SecretKey").unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidOptions);
+            assert!(e.message().contains(why), "{}", e.message());
+            assert!(
+                e.message().contains("SecretKey HTTP header"),
+                "{}",
+                e.message()
+            );
+        }
+    }
 
     #[test]
     fn debug_redacts_sensitive_headers_and_body() {
@@ -224,6 +317,36 @@ mod tests {
             assert!(e.message().contains("secretkey header"), "{e}");
             assert!(!e.message().contains("sk"), "{e}");
         }
+    }
+
+    #[test]
+    fn sensitive_values_cover_headers_basic_pairs_and_body_fields() {
+        let basic = format!("Basic {}", STANDARD.encode("user@example.com:pa:ss"));
+        let req = HttpRequest::post_json(
+            Url::parse("https://example.test/auth").unwrap(),
+            b"{\"apiKey\":\"vk_test_BODY\"}".to_vec(),
+        )
+        .header(Header::Plain("accept", "application/json".into()))
+        .header(Header::Sensitive("SecretKey", "SK-VALUE".into()))
+        .header(Header::Sensitive("Authorization", basic.clone().into()))
+        .secret_in_body("vk_test_BODY".into());
+        let values: Vec<String> = req
+            .sensitive_values()
+            .iter()
+            .map(|s| s.expose_secret().to_owned())
+            .collect();
+        for expected in [
+            "SK-VALUE",
+            basic.as_str(),
+            &basic["Basic ".len()..],
+            "user@example.com:pa:ss",
+            "user@example.com",
+            "pa:ss",
+            "vk_test_BODY",
+        ] {
+            assert!(values.iter().any(|v| v == expected), "{expected} missing");
+        }
+        assert!(!values.iter().any(|v| v == "application/json"));
     }
 
     #[test]

@@ -9,16 +9,21 @@
 //! - `wasm` (feature, for `wasm32-unknown-unknown`): a driver that JS runs step by step with the
 //!   runtime's `fetch`, and the one `wasm-bindgen` binding module.
 
+mod answer;
 mod error;
 mod exchange;
 mod expiry;
 mod http;
 mod lifecycle;
 mod options;
+mod pem;
 pub mod provider;
 mod redact;
 mod retry;
+pub mod schema;
 mod session;
+mod status;
+mod store;
 pub mod trace;
 
 #[cfg(feature = "native")]
@@ -35,8 +40,13 @@ pub use http::{
     MAX_BODY_BYTES,
 };
 pub use lifecycle::{Lifecycle, Mode, Plan, Times, SAFETY_MARGIN_MS};
-pub use options::{Environment, Options, RawOptions, KNOWN_OPTIONS};
-pub use provider::{Provider, TokenHeader};
+pub use options::{
+    option_schema, FieldEntry, OptionEntry, OptionInput, OptionSchema, Options, ProviderEntry,
+    RawOptions,
+};
+pub use provider::Provider;
 pub use redact::{scrub, token_preview};
 pub use retry::{parse_retry_after_ms, RetryPolicy};
-pub use session::{Session, SessionMetadata};
+pub use schema::{Environment, OptionSpec};
+pub use session::{FieldKind, FieldSpec, FieldValue, Session, SessionMetadata, TokenHeader};
+pub use store::{SharedRateLimit, StoreSeal, StoredSession, NONCE_LEN};

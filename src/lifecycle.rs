@@ -11,6 +11,7 @@
 //! gives it (`until_ms`) and the current header.
 
 use crate::expiry::format_http_date;
+use crate::store::SharedRateLimit;
 use crate::{Error, ErrorCode, Session};
 
 /// A token this close to expiry is not handed out (at most 10% of its lifetime): it could expire
@@ -51,6 +52,14 @@ impl Times {
     /// is at most half the lifetime (a longer one would make a short-lived token "due" most of
     /// its life) and never shorter than the safety margin.
     pub fn new(expires_at_ms: u64, now_ms: u64, refresh_window_ms: u64) -> Self {
+        if expires_at_ms == Session::NEVER {
+            // A permanent credential: never due, never unusable.
+            return Self {
+                expires_at_ms,
+                refresh_at_ms: Session::NEVER,
+                usable_until_ms: Session::NEVER,
+            };
+        }
         let lifetime = expires_at_ms.saturating_sub(now_ms);
         let margin = SAFETY_MARGIN_MS.min(lifetime / 10);
         let window = margin.max(refresh_window_ms.min(lifetime / 2));
@@ -128,6 +137,8 @@ pub struct Lifecycle {
     block: Option<Block>,
     /// Refusals in a row (the cool-down doubles with each).
     refusals: u32,
+    /// The current session is a permanent credential: served for ever, never dropped.
+    permanent: bool,
 }
 
 impl Lifecycle {
@@ -139,7 +150,24 @@ impl Lifecycle {
             next_background_at_ms: 0,
             block: None,
             refusals: 0,
+            permanent: false,
         }
+    }
+
+    /// A lifecycle that serves `session`, a permanent credential (`expires_at_ms` =
+    /// [`Session::NEVER`], such as Vendy's scheme `'basic'`), from the start and for ever: every
+    /// plan is `Serve { until_ms: u64::MAX }`, no exchange is ever due, and `invalidate` keeps it
+    /// (there is nothing to fetch again).
+    pub fn permanent(session: Session) -> Self {
+        let mut lifecycle = Self::new(0);
+        lifecycle.succeeded(session, 0);
+        lifecycle.permanent = true;
+        lifecycle
+    }
+
+    /// The permanent credential this lifecycle serves, if it is one.
+    pub fn permanent_session(&self) -> Option<(&Session, &Times)> {
+        self.current().filter(|_| self.permanent)
     }
 
     /// What a caller that is not on the hot path should do at `now_ms`.
@@ -259,9 +287,56 @@ impl Lifecycle {
         log
     }
 
+    /// The rate limit remembered at `now_ms`, if any (to share it with other processes).
+    pub fn rate_limit(&self, now_ms: u64) -> Option<SharedRateLimit> {
+        self.block
+            .as_ref()
+            .filter(|b| b.kind == BlockKind::RateLimit && now_ms < b.until_ms)
+            .map(|b| SharedRateLimit {
+                until_ms: b.until_ms,
+                error: b.error.clone(),
+            })
+    }
+
+    /// Remember a rate limit another process got (read from the shared store), as if this one
+    /// had got it: no request until then. A later remembered wait is kept. Returns a line for
+    /// the debug log when it starts being remembered.
+    pub fn remember_rate_limit(&mut self, limit: SharedRateLimit, now_ms: u64) -> Option<String> {
+        let later = self
+            .block
+            .as_ref()
+            .filter(|b| now_ms < b.until_ms)
+            .is_none_or(|b| b.until_ms < limit.until_ms);
+        if limit.until_ms <= now_ms || !later {
+            return None;
+        }
+        let line = format!(
+            "{} (HTTP {}, shared by another process): no token request until {}",
+            limit.error.code(),
+            limit.error.status().unwrap_or(0),
+            format_http_date(limit.until_ms)
+        );
+        self.block = Some(Block {
+            kind: BlockKind::RateLimit,
+            until_ms: limit.until_ms,
+            error: limit.error,
+        });
+        Some(line)
+    }
+
+    /// Hold background refreshes off until `until_ms` (another process holds the shared refresh
+    /// lock: keep serving the current token and look again then).
+    pub fn defer_background(&mut self, until_ms: u64) {
+        self.next_background_at_ms = self.next_background_at_ms.max(until_ms);
+    }
+
     /// Forget the current token and end a refusal cool-down (the caller says something changed).
-    /// A rate limit stays: the vendor asked us to wait, whatever the token.
-    pub fn invalidate(&mut self) {
+    /// A rate limit stays: the vendor asked us to wait, whatever the token. Returns whether the
+    /// token was dropped: a permanent credential is kept (a new exchange could not change it).
+    pub fn invalidate(&mut self) -> bool {
+        if self.permanent {
+            return false;
+        }
         self.current = None;
         self.background_failures = 0;
         self.next_background_at_ms = 0;
@@ -273,6 +348,7 @@ impl Lifecycle {
         {
             self.block = None;
         }
+        true
     }
 }
 
@@ -452,11 +528,69 @@ mod tests {
     }
 
     #[test]
+    fn a_permanent_credential_is_served_for_ever_and_survives_invalidate() {
+        let mut l = Lifecycle::permanent(session(Session::NEVER));
+        let forever = Plan::Serve { until_ms: u64::MAX };
+        for now in [0, NOW, NOW + 400 * 86_400_000, u64::MAX - 1] {
+            assert_eq!(l.plan(now), forever);
+        }
+        assert!(!l.invalidate());
+        assert_eq!(l.plan(NOW), forever);
+        assert!(l.permanent_session().is_some());
+        // Nothing remembered can hold it back either.
+        l.failed(&refused(), Mode::Foreground, NOW, 0.5);
+        assert_eq!(l.plan(NOW), forever);
+        // An ordinary lifecycle drops its token.
+        let mut l = with_token(HOUR);
+        assert!(l.permanent_session().is_none());
+        assert!(l.invalidate());
+        assert_eq!(l.plan(NOW), Plan::Exchange);
+    }
+
+    #[test]
     fn a_success_ends_a_cool_down() {
         let mut l = Lifecycle::new(300_000);
         l.failed(&refused(), Mode::Foreground, NOW, 0.5);
         l.succeeded(session(NOW + HOUR), NOW + 10);
         assert!(matches!(l.plan(NOW + 11), Plan::Serve { .. }));
+    }
+
+    #[test]
+    fn a_shared_rate_limit_rejects_at_once_and_is_shared_on() {
+        let mut other = Lifecycle::new(300_000);
+        other.failed(&limited(60_000), Mode::Foreground, NOW, 0.5);
+        let shared = other.rate_limit(NOW + 1).unwrap();
+        assert_eq!(shared.until_ms, NOW + 60_000);
+        assert!(other.rate_limit(NOW + 60_000).is_none());
+        let mut l = Lifecycle::new(300_000);
+        assert!(l.remember_rate_limit(shared.clone(), NOW + 10).is_some());
+        let Plan::Reject(e) = l.plan(NOW + 20_000) else {
+            panic!("{:?}", l.plan(NOW + 20_000))
+        };
+        assert_eq!(e.code(), ErrorCode::RateLimited);
+        assert_eq!(e.retry_after_ms(), Some(40_000));
+        // Once known, the same or an earlier one is not logged again; an expired one is ignored.
+        assert!(l.remember_rate_limit(shared.clone(), NOW + 11).is_none());
+        let mut fresh = Lifecycle::new(300_000);
+        assert!(fresh.remember_rate_limit(shared, NOW + 60_000).is_none());
+        assert_eq!(fresh.plan(NOW + 60_000), Plan::Exchange);
+    }
+
+    #[test]
+    fn a_deferred_background_refresh_keeps_serving_until_then() {
+        let mut l = with_token(HOUR);
+        let t = *l.current().unwrap().1;
+        l.defer_background(t.refresh_at_ms + 500);
+        assert_eq!(
+            l.plan(t.refresh_at_ms),
+            Plan::Serve {
+                until_ms: t.refresh_at_ms + 500
+            }
+        );
+        assert!(matches!(
+            l.plan(t.refresh_at_ms + 500),
+            Plan::Refresh { .. }
+        ));
     }
 
     proptest! {

@@ -1,9 +1,23 @@
 //! Keeping secrets out of everything a person may read.
+//!
+//! [`scrub`] works on a *normalised view* of the text: characters a person cannot see (control
+//! and format characters such as NUL, ESC or a zero-width space) are dropped and letters are
+//! compared without case, and a second view also decodes `%XX` escapes. A secret found in either
+//! view is cut out of the original text, whatever was inserted into it or however it was
+//! encoded; only then are the invisible characters dropped from what is returned. Normalising
+//! first and redacting second means no later step can re-form a secret.
 
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretString};
 
 /// Characters of a token shown in previews (JWTs all start `eyJ`, so this identifies nothing).
 const PREVIEW_CHARS: usize = 6;
+/// Longest text [`scrub`] returns (then an ellipsis).
+const MAX_CHARS: usize = 300;
+/// Very short values would redact ordinary words; credentials are never that short.
+const MIN_SECRET_CHARS: usize = 4;
+const REDACTED: &str = "[redacted]";
 
 /// A short, non-secret preview of a token for logs and `inspect`: `eyJhbG…` (never the whole).
 pub fn token_preview(token: &str) -> String {
@@ -15,25 +29,220 @@ pub fn token_preview(token: &str) -> String {
     format!("{head}…")
 }
 
-/// Remove every occurrence of the given secrets, and anything shaped like a JWT, from a
-/// vendor-supplied text before it goes into an error (vendors sometimes echo the key or token
-/// they rejected). Then strip control characters and cap the length, in that order, so that a
-/// cut can never leave most of a secret behind.
+/// A user-supplied non-secret value, shortened and stripped of invisible characters for messages.
+pub(crate) fn printable(text: &str) -> String {
+    text.chars()
+        .filter(|&c| !is_invisible(c))
+        .take(80)
+        .collect()
+}
+
+/// Remove from a vendor-supplied text every occurrence of the given secrets (also base64- and
+/// percent-encoded, with invisible characters inserted, in any letter case) and anything shaped
+/// like a JWT, before it goes into an error (vendors sometimes echo what they rejected). The
+/// result has no control or format characters and is capped in length; the cap comes last, so
+/// that a cut can never leave most of a secret behind.
 pub fn scrub(text: &str, secrets: &[&SecretString]) -> String {
-    const MAX_CHARS: usize = 300;
-    let mut out = redact_jwts(text);
-    for secret in secrets {
-        let s = secret.expose_secret();
-        // Very short values would redact ordinary words; credentials are never that short.
-        if s.len() >= 4 {
-            out = out.replace(s, "[redacted]");
+    let needles = needles(secrets);
+    let original: Vec<char> = text.chars().collect();
+    let mut redacted = vec![false; original.len()];
+    if !needles.is_empty() {
+        let plain = View::plain(&original);
+        let decoded = plain.percent_decoded();
+        for view in [&plain, &decoded] {
+            for needle in &needles {
+                view.mark(needle, &mut redacted);
+            }
         }
     }
-    out.retain(|c| !c.is_control());
+    let mut out = String::with_capacity(text.len());
+    let mut in_run = false;
+    for (c, hidden) in original.into_iter().zip(redacted) {
+        if is_invisible(c) {
+            continue; // also inside a redacted run, which it must not split
+        }
+        if hidden {
+            if !in_run {
+                out.push_str(REDACTED);
+            }
+        } else {
+            out.push(c);
+        }
+        in_run = hidden;
+    }
+    let mut out = redact_jwts(&out);
     if out.chars().count() > MAX_CHARS {
         out = out.chars().take(MAX_CHARS).collect::<String>() + "…";
     }
     out
+}
+
+/// Characters a reader cannot see, which a vendor's echo may carry inside a secret: control
+/// characters (C0, DEL, C1) and format or joining characters (zero-width space/joiners, BOM,
+/// word joiner, bidi controls, soft hyphen, variation selectors, tag characters).
+pub(crate) fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{061C}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{FFF0}'..='\u{FFFB}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E0FFF}'
+        )
+}
+
+/// Every form of every secret to look for, normalised like the views: the value itself, and its
+/// base64 (standard and URL-safe, with and without padding). Percent-encoded forms need no
+/// needle of their own: the decoded view finds them.
+fn needles(secrets: &[&SecretString]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for secret in secrets {
+        let raw = secret.expose_secret();
+        let forms = [
+            raw.to_owned(),
+            STANDARD.encode(raw),
+            STANDARD_NO_PAD.encode(raw),
+            URL_SAFE.encode(raw),
+            URL_SAFE_NO_PAD.encode(raw),
+        ];
+        for form in forms {
+            let needle = fold(&form);
+            if needle.chars().count() >= MIN_SECRET_CHARS && !out.contains(&needle) {
+                out.push(needle);
+            }
+        }
+    }
+    out
+}
+
+/// Visible characters only, lower-cased: how both needles and views are compared.
+fn fold(text: &str) -> String {
+    text.chars()
+        .filter(|&c| !is_invisible(c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// A normalised copy of (part of) the original text; every byte of it knows which original
+/// characters it came from, so a match can be cut out of the original.
+struct View {
+    text: String,
+    /// For each byte of `text`: the range of original character indices it stands for.
+    origin: Vec<(usize, usize)>,
+}
+
+impl View {
+    /// Invisible characters dropped, letters lower-cased.
+    fn plain(original: &[char]) -> Self {
+        let mut view = Self {
+            text: String::with_capacity(original.len()),
+            origin: Vec::with_capacity(original.len()),
+        };
+        for (i, &c) in original.iter().enumerate() {
+            if !is_invisible(c) {
+                for lower in c.to_lowercase() {
+                    view.push(lower, (i, i + 1));
+                }
+            }
+        }
+        view
+    }
+
+    /// This view with `%XX` escapes decoded (runs of escapes as UTF-8), then normalised again.
+    fn percent_decoded(&self) -> Self {
+        let chars: Vec<(char, (usize, usize))> = self
+            .text
+            .char_indices()
+            .map(|(b, c)| (c, self.origin[b]))
+            .collect();
+        let mut view = Self {
+            text: String::with_capacity(self.text.len()),
+            origin: Vec::with_capacity(self.text.len()),
+        };
+        let mut i = 0;
+        while i < chars.len() {
+            // A run of escapes: its bytes, and where each byte came from.
+            let mut bytes = Vec::new();
+            let mut spans = Vec::new();
+            while let Some(byte) = escape_at(&chars, i) {
+                bytes.push(byte);
+                spans.push((chars[i].1 .0, chars[i + 2].1 .1));
+                i += 3;
+            }
+            if bytes.is_empty() {
+                view.push(chars[i].0, chars[i].1);
+                i += 1;
+                continue;
+            }
+            let mut at = 0;
+            while at < bytes.len() {
+                let (c, len) = decode_utf8(&bytes[at..]);
+                let span = (spans[at].0, spans[at + len - 1].1);
+                if !is_invisible(c) {
+                    for lower in c.to_lowercase() {
+                        view.push(lower, span);
+                    }
+                }
+                at += len;
+            }
+        }
+        view
+    }
+
+    fn push(&mut self, c: char, span: (usize, usize)) {
+        self.text.push(c);
+        self.origin.resize(self.text.len(), span);
+    }
+
+    /// Mark the original characters behind every (also overlapping) occurrence of `needle`.
+    fn mark(&self, needle: &str, redacted: &mut [bool]) {
+        let mut from = 0;
+        while let Some(found) = self.text[from..].find(needle) {
+            let start = from + found;
+            let end = start + needle.len();
+            let (first, _) = self.origin[start];
+            let (_, last) = self.origin[end - 1];
+            redacted[first..last].iter_mut().for_each(|r| *r = true);
+            // Next search from the following character (matches may overlap).
+            from = start + self.text[start..].chars().next().map_or(1, char::len_utf8);
+        }
+    }
+}
+
+/// The byte of a `%XX` escape starting at `i`, if there is one.
+fn escape_at(chars: &[(char, (usize, usize))], i: usize) -> Option<u8> {
+    let hex = |k: usize| chars.get(k).and_then(|(c, _)| c.to_digit(16));
+    match chars.get(i) {
+        Some(('%', _)) => Some((hex(i + 1)? * 16 + hex(i + 2)?) as u8),
+        _ => None,
+    }
+}
+
+/// The first UTF-8 character of `bytes` and its length; a byte that starts no valid character
+/// stands for U+FFFD on its own.
+fn decode_utf8(bytes: &[u8]) -> (char, usize) {
+    for len in 1..=bytes.len().min(4) {
+        if let Ok(s) = std::str::from_utf8(&bytes[..len]) {
+            if let Some(c) = s.chars().next() {
+                return (c, len);
+            }
+        }
+    }
+    ('\u{FFFD}', 1)
 }
 
 /// Replace JWT-shaped runs (`eyJ…` header, `.`, payload, `.`, signature) with a preview.
@@ -63,6 +272,10 @@ fn redact_jwts(text: &str) -> String {
 mod tests {
     use super::*;
 
+    fn key(s: &str) -> SecretString {
+        s.into()
+    }
+
     #[test]
     fn preview_shows_only_a_prefix() {
         assert_eq!(token_preview("eyJhbGciOiJIUzI1NiJ9.payload.sig"), "eyJhbG…");
@@ -78,20 +291,98 @@ mod tests {
     #[test]
     fn a_secret_straddling_the_length_cap_is_still_removed() {
         // Regression: text used to be shortened before scrubbing, leaving most of the key.
-        let key: SecretString = "vk_test_0123456789abcdef".into();
+        let k = key("vk_test_0123456789abcdef");
         let text = format!("{}{}", "x".repeat(290), "vk_test_0123456789abcdef");
-        let out = scrub(&text, &[&key]);
+        let out = scrub(&text, &[&k]);
         assert!(!out.contains("vk_test_0123"), "{out}");
     }
 
     #[test]
     fn scrub_removes_echoed_secrets_and_caps_length() {
-        let key: SecretString = "vk_test_abcdef".into();
+        let k = key("vk_test_abcdef");
         assert_eq!(
-            scrub("Invalid API key vk_test_abcdef", &[&key]),
+            scrub("Invalid API key vk_test_abcdef", &[&k]),
             "Invalid API key [redacted]"
         );
         let long = "x".repeat(1000);
         assert_eq!(scrub(&long, &[]).chars().count(), 301);
+    }
+
+    #[test]
+    fn an_invisible_character_inside_an_echoed_secret_does_not_reform_it() {
+        // Regression: control characters were stripped *after* redaction, so "go\0od" escaped
+        // the match and then became "good" again.
+        let k = key("vk_test_good_key_1234");
+        for inserted in [
+            '\0', '\u{1b}', '\u{200b}', '\u{200d}', '\u{feff}', '\u{2060}',
+        ] {
+            let echo = format!("Invalid API key vk_test_go{inserted}od_key_1234!");
+            assert_eq!(
+                scrub(&echo, &[&k]),
+                "Invalid API key [redacted]!",
+                "{echo:?}"
+            );
+        }
+        assert_eq!(
+            scrub("key VK_TEST_GOOD_KEY_1234 refused", &[&k]),
+            "key [redacted] refused"
+        );
+    }
+
+    #[test]
+    fn encoded_echoes_are_redacted() {
+        let user_pass = key("merchant@example.com:pä ss/w+rd=");
+        let k = key("vk_test_a/b+c=d?e&f");
+        for (echo, secret) in [
+            (
+                STANDARD.encode("merchant@example.com:pä ss/w+rd="),
+                &user_pass,
+            ),
+            (
+                URL_SAFE_NO_PAD.encode("merchant@example.com:pä ss/w+rd="),
+                &user_pass,
+            ),
+            (
+                "merchant%40example.com%3Ap%C3%A4%20ss%2Fw%2Brd%3D".to_owned(),
+                &user_pass,
+            ),
+            (
+                "merchant%40example.com:p%c3%a4 ss/w+rd=".to_owned(),
+                &user_pass,
+            ),
+            ("vk_test_a%2Fb%2Bc%3Dd%3Fe%26f".to_owned(), &k),
+            (STANDARD.encode("vk_test_a/b+c=d?e&f"), &k),
+            // base64, then percent-encoded (a query string carrying it)
+            (
+                STANDARD
+                    .encode("vk_test_a/b+c=d?e&f")
+                    .replace('=', "%3D")
+                    .replace('+', "%2B"),
+                &k,
+            ),
+        ] {
+            let out = scrub(&format!("got <{echo}>"), &[secret]);
+            assert_eq!(out, "got <[redacted]>", "{echo}");
+        }
+    }
+
+    #[test]
+    fn a_percent_sign_before_a_secret_does_not_hide_it() {
+        // "%4" + "1abc…" decodes to "A" + "bc…" in the decoded view; the plain view still finds it.
+        let k = key("1abcdefgh");
+        assert_eq!(scrub("x%41abcdefgh", &[&k]), "x%4[redacted]");
+    }
+
+    #[test]
+    fn overlapping_echoes_leave_no_tail() {
+        let k = key("abcab");
+        assert_eq!(scrub("abcabcab", &[&k]), "[redacted]");
+    }
+
+    #[test]
+    fn text_without_secrets_loses_only_invisible_characters() {
+        let k = key("vk_test_abcdef");
+        assert_eq!(scrub("données\u{0}\u{200b} 100%", &[&k]), "données 100%");
+        assert_eq!(scrub("%zz %4", &[&k]), "%zz %4");
     }
 }

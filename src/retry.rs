@@ -84,13 +84,24 @@ impl Default for RetryPolicy {
 }
 
 /// A `Retry-After` value (delay-seconds or an HTTP-date) as a wait in milliseconds from `now_ms`.
+/// Delay-seconds too large for any integer type mean "the longest wait" ([`MAX_RETRY_AFTER_MS`]),
+/// never "no wait given".
 pub fn parse_retry_after_ms(value: &str, now_ms: u64) -> Option<u64> {
     let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(seconds.saturating_mul(1000));
-    }
-    parse_http_date_ms(value).map(|at| at.saturating_sub(now_ms))
+    let wait = if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        value
+            .parse::<u64>()
+            .map_or(u64::MAX, |seconds| seconds.saturating_mul(1000))
+    } else {
+        parse_http_date_ms(value)?.saturating_sub(now_ms)
+    };
+    // The longest wait: a client remembers it, and callers may hand it to `setTimeout`.
+    Some(wait.min(MAX_RETRY_AFTER_MS))
 }
+
+/// The longest `Retry-After` taken from a vendor (a day): larger values, up to ones that overflow
+/// 64 bits, mean "the longest wait", not "no wait given".
+pub const MAX_RETRY_AFTER_MS: u64 = 24 * 60 * 60 * 1000;
 
 #[cfg(test)]
 mod tests {
@@ -166,5 +177,27 @@ mod tests {
             Some(0)
         );
         assert_eq!(parse_retry_after_ms("soon", now), None);
+    }
+
+    #[test]
+    fn an_overflowing_retry_after_is_the_longest_wait() {
+        // Regression: 2^64 failed to parse as u64 and was ignored (a 249 ms backoff followed).
+        for huge in [
+            "18446744073709551616",
+            "99999999999999999999999999",
+            "18446744073709552",
+        ] {
+            assert_eq!(
+                parse_retry_after_ms(huge, 0),
+                Some(MAX_RETRY_AFTER_MS),
+                "{huge}"
+            );
+        }
+        let p = RetryPolicy::default();
+        let limited = err(ErrorCode::RateLimited, 429)
+            .with_retry_after_ms(parse_retry_after_ms("18446744073709551616", 0));
+        let e = p.decide(0, limited, 0.99).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::RateLimited);
+        assert!(e.message().contains("maxRetryDelayMs"), "{}", e.message());
     }
 }

@@ -46,3 +46,10 @@ pub fn step(provider: &str, step: &Step) -> Option<String> {
         Step::Failed(_) => None,
     }
 }
+
+/// A client that serves a permanent credential (no exchange, no expiry), at its creation.
+pub fn permanent(provider: &str) -> String {
+    format!(
+        "{provider} permanent credential: sent as it is on every request, no exchange, no expiry"
+    )
+}

@@ -18,15 +18,38 @@ const DAY_MS = 24 * HOUR_MS
 
 let x509Module = null
 
+/** The optional peer dependencies certificates are made with, in load order. */
+const PEERS = ['reflect-metadata', '@peculiar/x509']
+
 /**
  * Loads @peculiar/x509 once. Its dependency tsyringe needs the `reflect-metadata` polyfill
- * (the package it documents for this), so that is loaded first.
+ * (the package it documents for this), so that is loaded first. When either is not installed
+ * (they are optional peer dependencies of vendor-auth), the error says which to install.
  */
 function loadX509() {
   if (x509Module) return x509Module
+  const missing = PEERS.filter((name) => !resolvable(name))
+  if (missing.length > 0) {
+    const error = new Error(
+      `vendor-auth/testing needs its optional peer ${missing.length > 1 ? 'dependencies' : 'dependency'} ` +
+        `${missing.join(' and ')} to make the mock's certificates, and ${missing.length > 1 ? 'they are' : 'it is'} ` +
+        `not installed: npm install --save-dev ${PEERS.join(' ')}`,
+    )
+    error.code = 'MODULE_NOT_FOUND'
+    throw error
+  }
   require('reflect-metadata')
   x509Module = require('@peculiar/x509')
   return x509Module
+}
+
+function resolvable(name) {
+  try {
+    require.resolve(name)
+    return true
+  } catch {
+    return false
+  }
 }
 
 /** Subject-alternative-name entries for the leaf: loopback plus `host`. */

@@ -146,6 +146,12 @@ async function forkMockVendor(options = {}) {
     },
     reset: () => rpc.call('reset').then(() => undefined),
     revokeTokens: () => rpc.call('revokeTokens').then(() => undefined),
+    // A Headers object does not survive the trip: its entries do.
+    verify: (credential) =>
+      rpc.call(
+        'verify',
+        typeof Headers === 'function' && credential instanceof Headers ? Object.fromEntries(credential) : credential,
+      ),
     close() {
       closing ??= rpc
         .call('close')

@@ -28,6 +28,42 @@ export type MockEndpoint = 'vendy.auth' | 'pv.authenticate' | 'pv.refresh'
 /** The endpoint names, in a frozen array. */
 export declare const ENDPOINTS: readonly MockEndpoint[]
 
+/**
+ * The credentials a mock started without `vendy` / `puppetvendors` options accepts, to spread into
+ * the options of `authenticate()` / `createClient()` (frozen).
+ *
+ * @example
+ * const client = createClient({ provider: 'vendy', ...MOCK_CREDENTIALS.vendy, baseUrl: mock.baseUrl, caCert: mock.caCert });
+ */
+export declare const MOCK_CREDENTIALS: {
+  readonly vendy: { readonly accessKey: string; readonly secretKey: string }
+  /** Vendy's legacy Basic login: an alternative to the keys, never together with them. */
+  readonly vendyLegacy: { readonly username: string; readonly password: string }
+  readonly puppetvendors: { readonly apiKey: string; readonly shopDomain: string }
+}
+
+/**
+ * What {@link MockVendor.verify} takes: a token, an `Authorization` value (`'Bearer …'`), or a
+ * request's headers (Node's `req.headers`, any header object, or a `Headers`).
+ */
+export type MockCredential =
+  | string
+  | Readonly<Record<string, string | string[] | undefined>>
+  | { get(name: string): string | null; has(name: string): boolean }
+
+/** A token {@link MockVendor.verify} accepted. */
+export interface MockTokenInfo {
+  provider: 'vendy' | 'puppetvendors'
+  /** The JWT `sub`: Vendy's access key id or user name, PuppetVendors' vendor id. */
+  subject: string
+  /** Expiry in ms since the epoch, on our clock. */
+  expiresAt: number
+  /** PuppetVendors: the shop the token was issued for. */
+  shopDomain?: string
+  /** PuppetVendors: the vendor id. */
+  vendorId?: string
+}
+
 /** Options of the mocked Vendy account. */
 export interface MockVendyOptions {
   /** Accepted `AccessKey` header. Default `'vendy-test-access-key'`. */
@@ -205,8 +241,18 @@ export interface MockVendor {
   count(endpoint?: MockEndpoint | null): number
   /** Clears recorded requests, queued steps and defaults (issued tokens stay valid). */
   reset(): void
-  /** Every token issued so far becomes invalid for `/refresh-token`. */
+  /** Every token issued so far becomes invalid for `/refresh-token` and {@link MockVendor.verify}. */
   revokeTokens(): void
+  /**
+   * Checks a token as the vendor's API would, for your fake resource endpoints: issued by this
+   * mock, correctly signed, unexpired and not revoked; given request headers, also carried in the
+   * header its vendor reads (`Authorization: Bearer …` for Vendy, `x-access-token` for
+   * PuppetVendors). Returns what the token is for, or `null` (answer 401 then).
+   *
+   * @example
+   * http.createServer((req, res) => res.writeHead(mock.verify(req.headers) ? 200 : 401).end())
+   */
+  verify(credential: MockCredential): MockTokenInfo | null
   /** Stops the server and destroys open connections (including stalled ones). Idempotent. */
   close(): Promise<void>
 }
@@ -238,6 +284,8 @@ export interface ForkedMockVendor {
   setDefault(endpoint: MockEndpoint, step: MockStepObject | null): Promise<void>
   reset(): Promise<void>
   revokeTokens(): Promise<void>
+  /** Like {@link MockVendor.verify}, over IPC. */
+  verify(credential: MockCredential): Promise<MockTokenInfo | null>
   /** Closes the server and waits for the child process to exit. Idempotent. */
   close(): Promise<void>
 }

@@ -13,6 +13,7 @@
 //   server.js        HTTPS server, request recording, applying fault steps
 //   vendors.js       normal behaviour of the vendor endpoints
 //   steps.js         step validation and per-endpoint step queues
+//   verify.js        mock.verify(): checking tokens for users' fake resource endpoints
 //   jwt.js           HS256 token issuing / verification / revocation
 //   certs.js         per-server CA + leaf certificate generation
 //   fork.js          forkMockVendor (parent side of the IPC)
@@ -22,5 +23,6 @@
 const { startMockVendor } = require('./server')
 const { forkMockVendor } = require('./fork')
 const { ENDPOINTS } = require('./steps')
+const { MOCK_CREDENTIALS } = require('./vendors')
 
-module.exports = { startMockVendor, forkMockVendor, ENDPOINTS }
+module.exports = { startMockVendor, forkMockVendor, ENDPOINTS, MOCK_CREDENTIALS }

@@ -31,6 +31,7 @@ const METHODS = {
   requests: () => requireMock().requests.slice(),
   reset: () => requireMock().reset(),
   revokeTokens: () => requireMock().revokeTokens(),
+  verify: (credential) => requireMock().verify(credential),
   close: () => (mock ? mock.close() : undefined),
 }
 

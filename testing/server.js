@@ -11,6 +11,7 @@ const { createCertificates } = require('./certs')
 const { createJwtIssuer } = require('./jwt')
 const { ENDPOINTS, StepBook, resolveStep } = require('./steps')
 const { resolveVendorOptions, routeFor, handleNormally } = require('./vendors')
+const { verifyCredential } = require('./verify')
 
 const BODY_LIMIT_BYTES = 64 * 1024 // request bodies beyond this get a 413
 const STREAM_CHUNK_BYTES = 16 * 1024 // chunk size for oversized answers
@@ -305,6 +306,7 @@ async function startMockVendor(options = {}) {
       state.steps.clear()
     },
     revokeTokens: () => state.ctx.issuer.revokeAll(),
+    verify: (credential) => verifyCredential(state.ctx.issuer, clockOffsetMs, credential),
     close: createCloser(server, state),
   }
 }

@@ -24,6 +24,17 @@ const PV_KEY_DEFAULTS = {
   multiShop: false,
 }
 
+/**
+ * The credentials a mock started without `vendy` / `puppetvendors` options accepts (frozen):
+ * spread them into the options of `authenticate()` / `createClient()`.
+ */
+const MOCK_CREDENTIALS = Object.freeze({
+  vendy: Object.freeze({ accessKey: VENDY_DEFAULTS.accessKey, secretKey: VENDY_DEFAULTS.secretKey }),
+  /** Vendy's legacy Basic login (an alternative to the keys, never together with them). */
+  vendyLegacy: Object.freeze({ username: VENDY_DEFAULTS.username, password: VENDY_DEFAULTS.password }),
+  puppetvendors: Object.freeze({ apiKey: PV_KEY_DEFAULTS.apiKey, shopDomain: PV_KEY_DEFAULTS.shopDomain }),
+})
+
 /** Fills in defaults for the `vendy` and `puppetvendors` options. */
 function resolveVendorOptions(options = {}) {
   const pv = options.puppetvendors ?? {}
@@ -212,4 +223,4 @@ function handleNormally(ctx, endpoint, request, step) {
   return endpoint ? ROUTES[endpoint][1](ctx, request, step) : notFound()
 }
 
-module.exports = { resolveVendorOptions, routeFor, handleNormally, notFound }
+module.exports = { resolveVendorOptions, routeFor, handleNormally, notFound, MOCK_CREDENTIALS }

@@ -12,17 +12,13 @@ use vendor_auth::{
 const NOW: u64 = 1_700_000_000_000;
 
 fn providers() -> Vec<Box<dyn Provider>> {
-    let vendy = RawOptions {
-        provider: Some("vendy".into()),
-        access_key: Some("ak-prop".into()),
-        secret_key: Some("sk-prop".into()),
-        ..Default::default()
-    };
-    let pv = RawOptions {
-        provider: Some("puppetvendors".into()),
-        api_key: Some("vk_test_prop".into()),
-        ..Default::default()
-    };
+    let vendy = RawOptions::new()
+        .with("provider", "vendy")
+        .with("accessKey", "ak-prop")
+        .with("secretKey", "sk-prop");
+    let pv = RawOptions::new()
+        .with("provider", "puppetvendors")
+        .with("apiKey", "vk_test_prop");
     [vendy, pv]
         .into_iter()
         .map(|raw| Options::resolve(raw, &|_| None).unwrap().provider)

@@ -8,7 +8,8 @@
 // No Node built-ins here: the edge entries bundle this file.
 
 const { VendorAuthError, fromNative } = require('../errors')
-const { prepareOptions, containedLogger } = require('../options')
+const { prepareOptions, nativeTypes } = require('../options')
+const { envSnapshot } = require('../outcome')
 const { ABORTED, OTHER } = require('./failure')
 
 const OUR_CODES = new Set(['INVALID_OPTIONS', 'INSECURE_URL'])
@@ -20,41 +21,65 @@ const clock = typeof performance === 'object' && performance !== null ? () => pe
 
 /**
  * The driver factory over an initialised wasm-bindgen module (`glue`).
- * @param {object} glue the generated module's exports (`WasmClient`, `knownOptions`, `maxBodyBytes`, `answerHeaders`)
- * @param {{ transport: { send: Function, check?: Function }, env: object, note?: string }} how
+ * @param {object} glue the generated module's exports (`WasmClient`, `optionSchema`, `maxBodyBytes`, `answerHeaders`)
+ * @param {{ transport: { send: Function, check?: Function }, note?: string }} how
  *   `transport.send(request, { caCert, background, closing, maxBody, answerHeaders })` resolves to
  *   an answer (with the `answerHeaders` the core reads, as [name, value] pairs) or a
  *   failure (see lib/wasm/failure.js), and ends early when `closing` (a `Closing`) fires; `transport.check(options)` may refuse options it cannot
- *   honour; `env` is where unset credentials are read (process.env, or {}); `note` is logged once
- *   through the first logger there is (the Node fallback says why it runs).
+ *   honour; `note` is logged once through the first logger there is (the Node fallback says why
+ *   it runs). Unset credentials are read from the own entries of `process.env` where the runtime
+ *   has one (lib/outcome.js), else options only. `tokenStore` is refused (not supported on the
+ *   WebAssembly build yet).
  */
-function wasmDriverFactory(glue, { transport, env, note }) {
-  const known = Object.freeze(JSON.parse(glue.knownOptions()))
+function wasmDriverFactory(glue, { transport, note }) {
+  // The one option schema, from the core (the same as the native binding's optionSchema()).
+  const schema = JSON.parse(glue.optionSchema())
+  const types = nativeTypes(schema.options)
+  const fieldsOf = new Map(schema.providers.map((spec) => [spec.id, spec.fields]))
+  const sessionFields = (provider) => fieldsOf.get(provider) || []
   const maxBody = glue.maxBodyBytes()
   const answerHeaders = Object.freeze(JSON.parse(glue.answerHeaders()))
   let pendingNote = note
   return function createDriver(options) {
-    const prepared = prepareOptions(options, known)
+    const prepared = prepareOptions(options, types)
+    if (prepared.tokenStore !== undefined) {
+      throw new VendorAuthError(
+        'INVALID_OPTIONS',
+        'tokenStore is not supported on the WebAssembly build yet (edge runtimes, and the Node fallback where no native binary loads); each client exchanges on its own',
+      )
+    }
     if (transport.check) transport.check(prepared.native)
     let client
     try {
-      client = new glue.WasmClient(JSON.stringify(prepared.native, numbersAsText), env)
+      client = new glue.WasmClient(wireOptions(prepared.native), envSnapshot())
     } catch (error) {
       throw fromWire(error)
     }
-    const log = containedLogger(prepared.logger)
+    const log = prepared.logger
     if (pendingNote !== undefined && log !== undefined) {
       log(pendingNote)
       pendingNote = undefined
     }
     const driver = new WasmDriver(client, transport, log, { caCert: prepared.native.caCert, maxBody, answerHeaders })
-    return { driver, logger: prepared.logger, signal: prepared.signal }
+    if (log !== undefined) for (const line of JSON.parse(client.startLog())) log(line)
+    const { signal, initialSession, tokenStore, storeTimeoutMs } = prepared
+    return { driver, logger: log, signal, initialSession, tokenStore, storeTimeoutMs, sessionFields }
   }
 }
 
-/** Numbers go as text (JSON has no NaN or Infinity; the core refuses those by name). */
-function numbersAsText(key, value) {
-  return typeof value === 'number' ? String(value) : value
+/**
+ * Options as JSON text for the core: the options object, and the number options JSON cannot carry
+ * (NaN, ±Infinity) by name with their text, so that the core refuses them by name.
+ */
+function wireOptions(native) {
+  const options = {}
+  const nonFinite = []
+  for (const key of Object.keys(native)) {
+    const value = native[key]
+    if (typeof value === 'number' && !Number.isFinite(value)) nonFinite.push([key, String(value)])
+    else options[key] = value
+  }
+  return JSON.stringify({ options, non_finite: nonFinite })
 }
 
 /** The constructor's refusal (its fields as JSON text), as a VendorAuthError. */
@@ -68,6 +93,13 @@ function fromWire(error) {
     }
   }
   return new VendorAuthError('INVALID_OPTIONS', String(error && error.message ? error.message : error))
+}
+
+/** An outcome from the core (JSON): a `freshUntil` of `null` is for ever (a permanent credential). */
+function outcomeOf(text) {
+  const outcome = JSON.parse(text)
+  if (outcome.session !== undefined && outcome.freshUntil === null) outcome.freshUntil = Infinity
+  return outcome
 }
 
 class WasmDriver {
@@ -92,9 +124,38 @@ class WasmDriver {
     return this.#provider
   }
 
+  /** Whether the credentials are still to be found (see `resolve`). */
+  get pending() {
+    return this.#client !== null && this.#client.pending
+  }
+
+  /** Look for missing credentials again in `env`: the error that still stands, or undefined. */
+  resolve(env) {
+    if (this.#client === null) return undefined
+    const error = this.#client.resolve(env)
+    if (error !== undefined) return JSON.parse(error)
+    this.#emit(JSON.parse(this.#client.startLog()))
+    return undefined
+  }
+
   plan() {
     if (this.#client === null) return CLOSED_PLAN
-    return JSON.parse(this.#client.plan(now()))
+    const plan = JSON.parse(this.#client.plan(now()))
+    if (plan.until === null) plan.until = Infinity
+    return plan
+  }
+
+  /** The session the core holds from the start (a permanent credential), as an outcome, or null. */
+  current() {
+    if (this.#client === null) return null
+    const current = this.#client.current()
+    return current === undefined ? null : outcomeOf(current)
+  }
+
+  /** Take a kept session `{ token, expiresAt, metadata }` (initialSession): an outcome. */
+  adopt(seed) {
+    if (this.#client === null) return { error: { code: 'CLOSED', message: CLOSED_MESSAGE, provider: this.#provider } }
+    return outcomeOf(this.#client.adopt(JSON.stringify(seed), now()))
   }
 
   exchange() {
@@ -115,8 +176,9 @@ class WasmDriver {
     )
   }
 
+  /** Whether a session was dropped (a permanent credential is kept). */
   invalidate() {
-    if (this.#client !== null) this.#client.invalidate()
+    return this.#client === null || this.#client.invalidate()
   }
 
   /**
@@ -141,7 +203,10 @@ class WasmDriver {
       let step = JSON.parse(run.first())
       for (;;) {
         this.#emit(step.log)
-        if (step.done !== undefined) return step.done
+        if (step.done !== undefined) {
+          if (step.done.session !== undefined && step.done.freshUntil === null) step.done.freshUntil = Infinity
+          return step.done
+        }
         if (step.waitMs !== undefined) {
           await sleep(step.waitMs, closing, background)
           step = JSON.parse(run.resume(now()))

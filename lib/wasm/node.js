@@ -16,7 +16,7 @@ function nodeWasmDriverFactory(note) {
   const glue = require(path.join(DIR, 'vendor_auth.cjs'))
   const bytes = fs.readFileSync(path.join(DIR, 'vendor_auth_bg.wasm'))
   glue.initSync({ module: new WebAssembly.Module(bytes) })
-  return wasmDriverFactory(glue, { transport: httpsTransport, env: process.env, note })
+  return wasmDriverFactory(glue, { transport: httpsTransport, note })
 }
 
 module.exports = { nodeWasmDriverFactory }

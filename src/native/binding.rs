@@ -5,55 +5,101 @@
 #![cfg_attr(test, allow(dead_code, unused_imports))]
 
 use super::client::{now_ms, Client, LogSink};
+use crate::schema::EXCHANGE_TIMEOUT_MS;
+use crate::NONCE_LEN;
 use crate::{
-    token_preview, Error, ErrorCode, Mode, Options, Plan, RawOptions, Session, Times, KNOWN_OPTIONS,
+    option_schema, Error, ErrorCode, FieldValue, Mode, OptionInput, OptionSpec, Options, Plan,
+    RawOptions, Session, SessionMetadata, Times,
 };
-use napi::bindgen_prelude::{Env, Function, JsObjectValue, Object};
+use napi::bindgen_prelude::{Buffer, Either, Env, Function, JsObjectValue, Object, Unknown};
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
+use napi::ValueType;
 use napi_derive::napi;
-use secrecy::{ExposeSecret, SecretString};
-use std::sync::Arc;
+use secrecy::ExposeSecret;
+use std::sync::{Arc, Mutex, OnceLock};
 
-/// Options as JS passes them (see `lib/index.d.ts` for their documentation).
-#[napi(object)]
-pub struct NativeOptions {
-    pub provider: Option<String>,
-    pub access_key: Option<String>,
-    pub secret_key: Option<String>,
-    pub username: Option<String>,
-    pub password: Option<String>,
-    pub api_key: Option<String>,
-    pub shop_domain: Option<String>,
-    pub environment: Option<String>,
-    pub base_url: Option<String>,
-    pub ca_cert: Option<String>,
-    pub timeout_ms: Option<f64>,
-    pub exchange_timeout_ms: Option<f64>,
-    pub max_retries: Option<f64>,
-    pub max_retry_delay_ms: Option<f64>,
-    pub refresh_window_ms: Option<f64>,
+/// Read option `option` from the JS options object by its declared kind (one property read).
+/// `lib/options.js` checks names and types first; this is the second line, and it never quotes a
+/// value.
+fn read_option(options: &Object, option: &OptionSpec) -> Result<Option<OptionInput>, Error> {
+    let unreadable = |_| {
+        Error::invalid_options(format!(
+            "option '{}' could not be read (a getter or Proxy threw)",
+            option.name
+        ))
+    };
+    let Some(value) = options.get::<Unknown>(option.name).map_err(unreadable)? else {
+        return Ok(None);
+    };
+    // SAFETY (both casts): the value's type was just checked to be the one cast to.
+    let input = match value.get_type().map_err(unreadable)? {
+        ValueType::Undefined | ValueType::Null => return Ok(None),
+        ValueType::String => {
+            OptionInput::Text(unsafe { value.cast::<String>() }.map_err(unreadable)?)
+        }
+        ValueType::Number => {
+            OptionInput::Number(unsafe { value.cast::<f64>() }.map_err(unreadable)?)
+        }
+        other => {
+            let got = match other {
+                ValueType::Boolean => "a boolean",
+                ValueType::Object => "an object",
+                ValueType::Function => "a function",
+                ValueType::Symbol => "a symbol",
+                ValueType::BigInt => "a bigint",
+                _ => "another type",
+            };
+            return Err(Error::invalid_options(format!(
+                "option '{}' must be a {}, not {got}",
+                option.name,
+                option.js_type()
+            )));
+        }
+    };
+    Ok(Some(input))
 }
 
-impl From<NativeOptions> for RawOptions {
-    fn from(o: NativeOptions) -> Self {
-        let secret = |v: Option<String>| v.map(SecretString::from);
-        RawOptions {
-            provider: o.provider,
-            access_key: secret(o.access_key),
-            secret_key: secret(o.secret_key),
-            username: secret(o.username),
-            password: secret(o.password),
-            api_key: secret(o.api_key),
-            shop_domain: o.shop_domain,
-            environment: o.environment,
-            base_url: o.base_url,
-            ca_cert: o.ca_cert,
-            timeout_ms: o.timeout_ms,
-            exchange_timeout_ms: o.exchange_timeout_ms,
-            max_retries: o.max_retries,
-            max_retry_delay_ms: o.max_retry_delay_ms,
-            refresh_window_ms: o.refresh_window_ms,
+/// A time for JS: milliseconds, with `u64::MAX` (for ever) as `Infinity`.
+fn js_ms(ms: u64) -> f64 {
+    if ms == u64::MAX {
+        f64::INFINITY
+    } else {
+        ms as f64
+    }
+}
+
+/// One session field a vendor declares (`session[name]` in JS).
+#[napi(object)]
+pub struct NativeField {
+    pub name: String,
+    pub value: Either<String, Vec<String>>,
+}
+
+impl NativeField {
+    fn list(metadata: &SessionMetadata, provider: &str) -> Vec<Self> {
+        let fields = crate::provider::find(provider).map_or(&[][..], |spec| spec.fields);
+        metadata
+            .in_order(fields)
+            .map(|(name, value)| Self {
+                name: name.into(),
+                value: match value {
+                    FieldValue::Text(text) => Either::A(text.clone()),
+                    FieldValue::List(items) => Either::B(items.clone()),
+                },
+            })
+            .collect()
+    }
+
+    fn metadata(fields: Vec<Self>) -> SessionMetadata {
+        let mut metadata = SessionMetadata::default();
+        for field in fields {
+            let value = match field.value {
+                Either::A(text) => FieldValue::Text(text),
+                Either::B(items) => FieldValue::List(items),
+            };
+            metadata.insert(field.name, value);
         }
+        metadata
     }
 }
 
@@ -62,16 +108,15 @@ impl From<NativeOptions> for RawOptions {
 pub struct NativeSession {
     pub provider: String,
     pub token: String,
-    /// A short prefix of the token for `inspect`/JSON/logs.
+    /// What `inspect`/JSON/logs show of the token: a short prefix of a JWT, nothing of a
+    /// permanent credential.
     pub token_preview: String,
-    pub expires_at: f64,
+    /// Milliseconds since the epoch; absent for a credential that never expires.
+    pub expires_at: Option<f64>,
     pub header_name: String,
     pub header_value: String,
-    pub scope: Option<String>,
-    pub permissions: Option<Vec<String>>,
-    pub shop_domain: Option<String>,
-    pub mode: Option<String>,
-    pub vendor_id: Option<String>,
+    /// The fields the vendor declares, in its order.
+    pub metadata: Vec<NativeField>,
 }
 
 impl From<Session> for NativeSession {
@@ -81,14 +126,106 @@ impl From<Session> for NativeSession {
             header_name: s.header.name().into(),
             header_value: s.header_value().expose_secret().into(),
             token: s.token.expose_secret().into(),
-            token_preview: token_preview(s.token.expose_secret()),
-            expires_at: s.expires_at_ms as f64,
-            scope: s.metadata.scope,
-            permissions: s.metadata.permissions,
-            shop_domain: s.metadata.shop_domain,
-            mode: s.metadata.mode,
-            vendor_id: s.metadata.vendor_id,
+            token_preview: s.preview(),
+            expires_at: s.expires().map(|ms| ms as f64),
+            metadata: NativeField::list(&s.metadata, s.provider),
         }
+    }
+}
+
+/// An option as the schema declares it (see `optionSchema()`).
+#[napi(object)]
+pub struct NativeOptionSpec {
+    pub name: String,
+    /// `'text'`, `'integer'` or `'choice'`.
+    pub kind: String,
+    /// `'string'` or `'number'`.
+    pub js_type: String,
+    /// The allowed values of a choice (for `provider`: the registered ids).
+    pub values: Vec<String>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub default: Option<String>,
+    /// The vendor that declares it; absent: every vendor takes it.
+    pub provider: Option<String>,
+    /// A credential: never quoted, scrubbed, redacted.
+    pub secret: bool,
+    /// The environment variable read when it is not given.
+    pub env: Option<String>,
+    /// `createClient()` only.
+    pub client_only: bool,
+    pub doc: String,
+}
+
+/// A session field a vendor declares.
+#[napi(object)]
+pub struct NativeFieldSpec {
+    pub name: String,
+    /// `'string'` or `'string[]'`.
+    pub js_type: String,
+    pub doc: String,
+}
+
+/// A registered vendor.
+#[napi(object)]
+pub struct NativeProviderSpec {
+    pub id: String,
+    pub name: String,
+    pub about: String,
+    pub fields: Vec<NativeFieldSpec>,
+}
+
+/// Every option and vendor, from the core's declarations (`src/schema.rs`, and each vendor's
+/// `Spec` in `src/provider/`).
+#[napi(object)]
+pub struct NativeOptionSchema {
+    pub options: Vec<NativeOptionSpec>,
+    pub providers: Vec<NativeProviderSpec>,
+}
+
+/// The option schema: names, kinds, vendor, secrecy, environment defaults and docs of every
+/// option, and each vendor's session fields. `lib/options.js` checks options against it and the
+/// type-drift test compares `lib/index.d.ts` with it.
+#[napi(js_name = "optionSchema")]
+pub fn schema() -> NativeOptionSchema {
+    let schema = option_schema();
+    NativeOptionSchema {
+        options: schema
+            .options
+            .into_iter()
+            .map(|o| NativeOptionSpec {
+                name: o.name.into(),
+                kind: o.kind.into(),
+                js_type: o.js_type.into(),
+                values: o.values.into_iter().map(Into::into).collect(),
+                min: o.min.map(|n| n as f64),
+                max: o.max.map(|n| n as f64),
+                default: o.default,
+                provider: o.provider.map(Into::into),
+                secret: o.secret,
+                env: o.env.map(Into::into),
+                client_only: o.client_only,
+                doc: o.doc.into(),
+            })
+            .collect(),
+        providers: schema
+            .providers
+            .into_iter()
+            .map(|p| NativeProviderSpec {
+                id: p.id.into(),
+                name: p.name.into(),
+                about: p.about.into(),
+                fields: p
+                    .fields
+                    .into_iter()
+                    .map(|f| NativeFieldSpec {
+                        name: f.name.into(),
+                        js_type: f.js_type.into(),
+                        doc: f.doc.into(),
+                    })
+                    .collect(),
+            })
+            .collect(),
     }
 }
 
@@ -128,12 +265,23 @@ pub struct NativeOutcome {
     pub error: Option<NativeError>,
 }
 
+/// A session the application kept from an earlier exchange (`initialSession`).
+#[napi(object)]
+pub struct NativeSeed {
+    pub token: String,
+    /// Milliseconds since the epoch.
+    pub expires_at: f64,
+    /// Fields the vendor declares (others are dropped).
+    pub metadata: Option<Vec<NativeField>>,
+}
+
 /// The core's [`Plan`] for a caller off the hot path.
 #[napi(object)]
 pub struct NativePlan {
     /// 0 serve, 1 serve and refresh in the background, 2 exchange (callers wait), 3 reject.
     pub action: u32,
-    /// For 0 and 1: until when the hot path may serve the current header without asking again.
+    /// For 0 and 1: until when the hot path may serve the current header without asking again
+    /// (`Infinity` for a permanent credential).
     pub until: f64,
     /// For 3: the remembered error.
     pub error: Option<NativeError>,
@@ -142,8 +290,8 @@ pub struct NativePlan {
 impl From<Plan> for NativePlan {
     fn from(plan: Plan) -> Self {
         let (action, until, error) = match plan {
-            Plan::Serve { until_ms } => (0, until_ms as f64, None),
-            Plan::Refresh { until_ms } => (1, until_ms as f64, None),
+            Plan::Serve { until_ms } => (0, js_ms(until_ms), None),
+            Plan::Refresh { until_ms } => (1, js_ms(until_ms), None),
             Plan::Exchange => (2, 0.0, None),
             Plan::Reject(error) => (3, 0.0, Some(error.into())),
         };
@@ -153,6 +301,32 @@ impl From<Plan> for NativePlan {
             error,
         }
     }
+}
+
+/// A value sealed for the shared token store, and how long the store should keep it.
+#[napi(object)]
+pub struct NativeSealed {
+    /// Text: `v1.` and base64url of nonce, ciphertext and tag.
+    pub value: String,
+    pub ttl_ms: f64,
+}
+
+impl From<(String, u64)> for NativeSealed {
+    fn from((value, ttl_ms): (String, u64)) -> Self {
+        Self {
+            value,
+            ttl_ms: ttl_ms as f64,
+        }
+    }
+}
+
+fn nonce_of(bytes: &[u8]) -> napi::Result<[u8; NONCE_LEN], ErrorCode> {
+    bytes.try_into().map_err(|_| {
+        napi::Error::new(
+            ErrorCode::InvalidOptions,
+            format!("a store nonce is {NONCE_LEN} random bytes"),
+        )
+    })
 }
 
 /// A JS error whose `code` is the stable error code (for failures found synchronously).
@@ -167,25 +341,38 @@ impl AsRef<str> for ErrorCode {
 }
 
 /// Holds credentials and performs exchanges for one `AuthClient` (or one `authenticate()` call).
+///
+/// Missing credentials do not fail construction (a module-level client in a build without
+/// secrets): the client stays *pending* until `resolve(env)` finds them at first use; every other
+/// bad option throws at once.
 #[napi]
 pub struct NativeClient {
-    inner: Arc<Client>,
+    provider: &'static str,
+    client: OnceLock<Arc<Client>>,
+    pending: Mutex<Option<Pending>>,
+}
+
+struct Pending {
+    raw: RawOptions,
+    log: Option<LogSink>,
+    error: Error,
 }
 
 #[napi]
 impl NativeClient {
-    /// Validate options (reading unset credentials from `env`, normally `process.env`) before
+    /// Validate options (a plain object; each option the schema declares is read once, by its
+    /// declared kind), reading unset credentials from `env` (normally `process.env`), before
     /// any I/O. Throws an error with the stable `code` (`INVALID_OPTIONS`, `INSECURE_URL`).
     /// `log`, if given, receives debug lines as they happen (it must not throw; it never keeps
     /// the process alive).
     #[napi(constructor)]
     pub fn new(
-        options: NativeOptions,
+        options: Object,
         env: Object,
         log: Option<Function<String, ()>>,
     ) -> napi::Result<Self, ErrorCode> {
         let lookup = |name: &str| env.get::<String>(name).ok().flatten();
-        let options = Options::resolve(options.into(), &lookup).map_err(throw)?;
+        let raw = RawOptions::read(|option| read_option(&options, option)).map_err(throw)?;
         let log: Option<LogSink> = match log {
             Some(log) => {
                 let log = log
@@ -199,29 +386,171 @@ impl NativeClient {
             }
             None => None,
         };
-        let inner = Client::new(options, log).map_err(throw)?;
-        Ok(Self {
-            inner: Arc::new(inner),
-        })
+        let this = match Options::resolve(raw.clone(), &lookup) {
+            Ok(options) => {
+                let provider = options.provider.id();
+                let client = Client::new(options, log).map_err(throw)?;
+                Self {
+                    provider,
+                    client: OnceLock::from(Arc::new(client)),
+                    pending: Mutex::new(None),
+                }
+            }
+            Err(error) if error.is_missing_credentials() => Self {
+                provider: provider_id(&raw).map_err(throw)?,
+                client: OnceLock::new(),
+                pending: Mutex::new(Some(Pending { raw, log, error })),
+            },
+            Err(error) => return Err(throw(error)),
+        };
+        Ok(this)
+    }
+
+    /// Whether the credentials are still to be found (see `resolve`).
+    #[napi(getter)]
+    pub fn pending(&self) -> bool {
+        self.client.get().is_none()
+    }
+
+    /// Look for the missing credentials again in `env` (at first use). Returns the error that
+    /// still stands (`INVALID_OPTIONS` naming the options and variables), or nothing once the
+    /// client is ready.
+    #[napi]
+    pub fn resolve(&self, env: Object) -> Option<NativeError> {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let state = pending.as_mut()?;
+        let lookup = |name: &str| env.get::<String>(name).ok().flatten();
+        let result = Options::resolve(state.raw.clone(), &lookup)
+            .and_then(|o| Client::new(o, state.log.take()));
+        match result {
+            Ok(client) => {
+                let _ = self.client.set(Arc::new(client));
+                *pending = None;
+                None
+            }
+            Err(error) => {
+                state.error = error.clone();
+                Some(error.into())
+            }
+        }
     }
 
     /// What to do now, for a caller off the hot path (no I/O; a short lock that no exchange
-    /// holds while it waits on the network).
+    /// holds while it waits on the network). A pending client always needs an exchange.
     #[napi]
     pub fn plan(&self) -> NativePlan {
-        self.inner.plan(now_ms()).into()
+        match self.client.get() {
+            Some(client) => client.plan(now_ms()).into(),
+            None => Plan::Exchange.into(),
+        }
     }
 
     /// The provider id.
     #[napi(getter)]
     pub fn provider(&self) -> String {
-        self.inner.options().provider.id().into()
+        self.provider.into()
+    }
+
+    /// Take a kept session as the current one (checked like a vendor's answer); the outcome's
+    /// error is `INVALID_OPTIONS` when it cannot be used.
+    #[napi]
+    pub fn adopt(&self, seed: NativeSeed) -> NativeOutcome {
+        let client = match self.ready() {
+            Ok(client) => client,
+            Err(error) => return outcome(Err(error)),
+        };
+        let metadata = NativeField::metadata(seed.metadata.unwrap_or_default());
+        let expires_at = if seed.expires_at.is_finite() && seed.expires_at > 0.0 {
+            seed.expires_at as u64
+        } else {
+            0
+        };
+        outcome(client.adopt(seed.token.into(), expires_at, metadata))
+    }
+
+    /// `exchangeTimeoutMs` as resolved (the shared store's lock outlives one exchange).
+    #[napi(getter)]
+    pub fn exchange_timeout_ms(&self) -> f64 {
+        match self.client.get() {
+            Some(client) => client.options().exchange_timeout_ms as f64,
+            // Pending: validated already; only the credentials are missing.
+            None => self
+                .pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+                .map_or(EXCHANGE_TIMEOUT_MS.default_integer(), |state| {
+                    state.raw.integer(&EXCHANGE_TIMEOUT_MS)
+                }) as f64,
+        }
+    }
+
+    /// The shared store's name for these credentials: provider, base URL and a keyed hash of
+    /// the credentials (HKDF-SHA256), never a credential.
+    #[napi]
+    pub fn store_key(&self) -> napi::Result<String, ErrorCode> {
+        Ok(self.ready().map_err(throw)?.store_key().into())
+    }
+
+    /// The current session sealed (XChaCha20-Poly1305) under `nonce` (24 random bytes), or
+    /// null without a current session.
+    #[napi]
+    pub fn seal_session(&self, nonce: Buffer) -> napi::Result<Option<NativeSealed>, ErrorCode> {
+        let client = self.ready().map_err(throw)?;
+        Ok(client.seal_session(&nonce_of(&nonce)?).map(Into::into))
+    }
+
+    /// A sealed session from the store, opened; null when it does not open (another key, a
+    /// changed byte). Not adopted: pass it to `adopt()`.
+    #[napi]
+    pub fn open_session(&self, sealed: String) -> Option<NativeSeed> {
+        let client = self.ready().ok()?;
+        let stored = client.open_session(&sealed)?;
+        Some(NativeSeed {
+            token: stored.token.expose_secret().into(),
+            expires_at: stored.expires_at_ms as f64,
+            metadata: Some(NativeField::list(
+                &stored.metadata,
+                client.options().provider.id(),
+            )),
+        })
+    }
+
+    /// The remembered rate limit (429, or 503 with Retry-After) sealed under `nonce`, or null.
+    #[napi]
+    pub fn seal_rate_limit(&self, nonce: Buffer) -> napi::Result<Option<NativeSealed>, ErrorCode> {
+        let client = self.ready().map_err(throw)?;
+        Ok(client.seal_rate_limit(&nonce_of(&nonce)?).map(Into::into))
+    }
+
+    /// Remember a sealed rate limit from the store: `plan()` rejects until it ends. Whether it
+    /// opened and still holds.
+    #[napi]
+    pub fn adopt_rate_limit(&self, sealed: String) -> bool {
+        self.ready()
+            .is_ok_and(|client| client.adopt_rate_limit(&sealed))
+    }
+
+    /// Hold background refreshes off for `ms` (another process holds the refresh lock).
+    #[napi]
+    pub fn defer_refresh(&self, ms: f64) {
+        let ms = if ms.is_finite() && ms > 0.0 {
+            ms as u64
+        } else {
+            0
+        };
+        if let Some(client) = self.client.get() {
+            client.defer_refresh(ms);
+        }
     }
 
     /// Get a new session, with the full retry policy (callers are waiting for it).
     #[napi]
     pub async fn exchange(&self) -> NativeOutcome {
-        run(Arc::clone(&self.inner), Mode::Foreground).await
+        match self.ready() {
+            Ok(client) => run(client, Mode::Foreground).await,
+            Err(error) => outcome(Err(error)),
+        }
     }
 
     /// Refresh ahead of expiry: one attempt, reported to `done`. Unlike a promise, this does not
@@ -233,9 +562,12 @@ impl NativeClient {
             .build_threadsafe_function::<NativeOutcome>()
             .weak::<true>()
             .build()?;
-        let inner = Arc::clone(&self.inner);
+        let client = self.ready();
         napi::bindgen_prelude::spawn(async move {
-            let outcome = run(inner, Mode::Background).await;
+            let outcome = match client {
+                Ok(client) => run(client, Mode::Background).await,
+                Err(error) => outcome(Err(error)),
+            };
             // If the environment is gone (process exiting), there is nobody left to tell.
             done.call(outcome, ThreadsafeFunctionCallMode::NonBlocking);
         });
@@ -243,21 +575,61 @@ impl NativeClient {
     }
 
     /// Forget the current session (the next exchange authenticates from scratch) and end a
-    /// refusal cool-down.
+    /// refusal cool-down. Returns whether it was dropped: `false` for a permanent credential,
+    /// which no exchange could replace.
     #[napi]
-    pub fn invalidate(&self) {
-        self.inner.invalidate();
+    pub fn invalidate(&self) -> bool {
+        self.client.get().is_none_or(|client| client.invalidate())
+    }
+
+    /// The session the core holds now, if any: from construction on, a permanent credential
+    /// (Vendy's scheme `'basic'`), so that the hot path serves it from the first call.
+    #[napi]
+    pub fn current(&self) -> Option<NativeOutcome> {
+        let client = self.client.get()?;
+        client.current().map(|current| outcome(Ok(current)))
     }
 
     /// End in-flight exchanges with `CLOSED` and refuse new ones.
     #[napi]
     pub fn close(&self) {
-        self.inner.close();
+        match self.client.get() {
+            Some(client) => client.close(),
+            // Never resolved: nothing in flight, and nothing may start.
+            None => {
+                let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(state) = pending.as_mut() {
+                    state.error = Client::closed_error(self.provider);
+                }
+            }
+        }
+    }
+
+    /// The ready client, or the error that stands (missing credentials, or closed).
+    fn ready(&self) -> Result<Arc<Client>, Error> {
+        if let Some(client) = self.client.get() {
+            return Ok(Arc::clone(client));
+        }
+        let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        Err(pending
+            .as_ref()
+            .map(|state| state.error.clone())
+            .unwrap_or_else(|| Client::closed_error(self.provider)))
     }
 }
 
+/// The provider id of options whose only fault is missing credentials (so the provider is valid).
+fn provider_id(raw: &RawOptions) -> Result<&'static str, Error> {
+    let name = raw.provider().unwrap_or_default();
+    crate::provider::find(name).map(|spec| spec.id)
+}
+
 async fn run(client: Arc<Client>, mode: Mode) -> NativeOutcome {
-    match client.exchange(mode).await {
+    outcome(client.exchange(mode).await)
+}
+
+fn outcome(result: Result<(Session, Times), Error>) -> NativeOutcome {
+    match result {
         Ok((session, times)) => NativeOutcome {
             session: Some(session.into()),
             fresh_until: Some(fresh_until(&times)),
@@ -272,13 +644,19 @@ async fn run(client: Arc<Client>, mode: Mode) -> NativeOutcome {
 }
 
 fn fresh_until(times: &Times) -> f64 {
-    times.refresh_at_ms as f64
+    js_ms(times.refresh_at_ms)
 }
 
-/// Option names the native side understands (the wrapper rejects others before any I/O).
+/// Option names the native side understands (every name `optionSchema()` declares, once).
 #[napi]
 pub fn known_options() -> Vec<&'static str> {
-    KNOWN_OPTIONS.to_vec()
+    let mut names: Vec<&'static str> = Vec::new();
+    for option in option_schema().options {
+        if !names.contains(&option.name) {
+            names.push(option.name);
+        }
+    }
+    names
 }
 
 /// Refuse to initialise where keys would reach a browser: a global scope with `window` or

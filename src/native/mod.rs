@@ -4,4 +4,5 @@
 
 mod binding;
 mod client;
+mod conventions;
 mod transport;

@@ -1,10 +1,13 @@
 //! Sending the core's request descriptions over HTTPS.
 //!
-//! One `reqwest::Client` (and so one connection pool) per distinct `caCert`, shared by every
-//! exchange and every `AuthClient` that uses it. Redirects are never followed, plain HTTP is
-//! refused by the client itself as a second line behind option checking, and TLS verification
-//! has no off switch: the platform's roots plus any `caCert` roots.
+//! One `reqwest::Client` (and so one connection pool) per distinct set of extra roots (`caCert`
+//! plus the file `NODE_EXTRA_CA_CERTS` names, by their PEM text), shared by every exchange and
+//! every `AuthClient` that uses it. Redirects are never followed, plain HTTP is refused by the
+//! client itself as a second line behind option checking, and TLS verification has no off
+//! switch: the platform's roots plus any extra roots. Proxies come from the environment
+//! (`HTTPS_PROXY`, `NO_PROXY`, …), read by reqwest when it builds a pool; see `conventions.rs`.
 
+use super::conventions::{self, ExtraCa, ProxyEnv};
 use crate::{
     body_too_large, host_of, Error, ErrorCode, HttpRequest, HttpResponse, TransportFailure,
     MAX_BODY_BYTES,
@@ -12,32 +15,136 @@ use crate::{
 use reqwest::header::{HeaderName, HeaderValue};
 use secrecy::ExposeSecret;
 use std::error::Error as _;
+use std::ffi::OsString;
 use std::sync::{LazyLock, Mutex, Once};
 use std::time::Duration;
 
-/// Pools kept at once; more distinct `caCert` values than this evict the oldest.
+/// Pools kept at once; more distinct keys than this evict the oldest.
 const MAX_POOLS: usize = 8;
 
-/// `(caCert, client)` pairs, oldest first.
-type Pools = Vec<(Option<String>, reqwest::Client)>;
+/// What a pool is built from: its extra roots by PEM text (`caCert`, then the file
+/// `NODE_EXTRA_CA_CERTS` names) and the proxy and system-root variables of the environment.
+type PoolKey = (Option<String>, Option<String>, Vec<Option<OsString>>);
+
+/// `(key, pool)` pairs, oldest first.
+type Pools = Vec<(PoolKey, Http)>;
 
 static POOLS: LazyLock<Mutex<Pools>> = LazyLock::new(|| Mutex::new(Vec::new()));
 
-/// The shared client for this set of extra roots.
-pub fn client_for(ca_cert: Option<&str>) -> Result<reqwest::Client, Error> {
-    let mut pools = POOLS.lock().unwrap_or_else(|poison| poison.into_inner());
-    if let Some((_, client)) = pools.iter().find(|(ca, _)| ca.as_deref() == ca_cert) {
-        return Ok(client.clone());
+/// A shared connection pool, and what it was built with (for error messages).
+#[derive(Clone)]
+pub struct Http {
+    client: reqwest::Client,
+    proxies: ProxyEnv,
+    /// Why `NODE_EXTRA_CA_CERTS` was ignored when this client was created, if it was.
+    extra_ca_ignored: Option<String>,
+}
+
+impl Http {
+    /// Why `NODE_EXTRA_CA_CERTS` added no roots for this client, when it names a file.
+    pub fn extra_ca_ignored(&self) -> Option<&str> {
+        self.extra_ca_ignored.as_deref()
     }
-    let client = build_client(ca_cert)?;
+
+    /// How to reword the error made of `e` (a failure to reach `url`) where Node's conventions
+    /// explain it: a connection that failed on the way through a proxy names the proxy, and an
+    /// untrusted certificate says that `NODE_EXTRA_CA_CERTS` was ignored.
+    fn explain(&self, e: &reqwest::Error, url: &url::Url) -> impl FnOnce(Error) -> Error {
+        let proxy = || self.proxies.proxy_for(url);
+        let message = if conventions::is_untrusted_certificate(e) {
+            self.extra_ca_ignored
+                .as_ref()
+                .map(|why| Extra::Append(format!(". {why}")))
+        } else if e.is_connect() {
+            proxy().map(|proxy| {
+                let host = url.host_str().unwrap_or("?");
+                let port = url.port_or_known_default().unwrap_or(443);
+                Extra::Replace(format!(
+                    "could not get through the proxy {proxy} to {host}:{port}: {}. Check the proxy, or exclude {host} with NO_PROXY",
+                    chain(e)
+                ))
+            })
+        } else {
+            proxy().map(|proxy| Extra::Append(format!(" (through the proxy {proxy})")))
+        };
+        move |error: Error| match message {
+            Some(Extra::Append(text)) => {
+                let message = format!("{}{text}", error.message());
+                error.with_message(message)
+            }
+            Some(Extra::Replace(text)) => error.with_message(text),
+            None => error,
+        }
+    }
+}
+
+/// What [`Http::explain`] does to a message.
+enum Extra {
+    Append(String),
+    Replace(String),
+}
+
+/// What a pool takes from the environment (the roots `NODE_EXTRA_CA_CERTS` names, the proxy and
+/// system-root variables), read at client creation even though the pool is set up at the first
+/// exchange: Node reads `NODE_EXTRA_CA_CERTS` once, and so does a client.
+/// (No `Debug`: proxy variables may hold a proxy's credentials.)
+#[derive(Clone)]
+pub struct PoolEnv {
+    extra: ExtraCa,
+    variables: Vec<Option<OsString>>,
+}
+
+impl PoolEnv {
+    /// The environment as it is now.
+    pub fn read() -> Self {
+        Self {
+            extra: conventions::node_extra_ca_certs(),
+            variables: conventions::pool_environment(),
+        }
+    }
+}
+
+/// The shared pool for `caCert` plus the roots `NODE_EXTRA_CA_CERTS` named, with the
+/// environment as it was when the client was created (`env`).
+pub fn client_for(ca_cert: Option<&str>, env: &PoolEnv) -> Result<Http, Error> {
+    let extra = env.extra.clone();
+    let key: PoolKey = (
+        ca_cert.map(str::to_owned),
+        extra.pem.clone(),
+        env.variables.clone(),
+    );
+    let mut pools = POOLS.lock().unwrap_or_else(|poison| poison.into_inner());
+    if let Some((_, http)) = pools.iter().find(|(k, _)| *k == key) {
+        // The same pool, with this reading's note (an ignored file leaves the key as without it).
+        return Ok(Http {
+            extra_ca_ignored: extra.ignored,
+            ..http.clone()
+        });
+    }
+    let http = build_client(ca_cert, extra)?;
     if pools.len() >= MAX_POOLS {
         pools.remove(0);
     }
-    pools.push((ca_cert.map(str::to_owned), client.clone()));
-    Ok(client)
+    pools.push((key, http.clone()));
+    Ok(http)
 }
 
-fn build_client(ca_cert: Option<&str>) -> Result<reqwest::Client, Error> {
+/// `caCert` as PEM certificates, or `INVALID_OPTIONS` (cheap: no client is built).
+pub fn check_ca_cert(ca_cert: Option<&str>) -> Result<(), Error> {
+    ca_cert.map_or(Ok(()), |pem| parse_ca_cert(pem).map(drop))
+}
+
+fn parse_ca_cert(pem: &str) -> Result<Vec<reqwest::Certificate>, Error> {
+    // The options check has already refused keys and damaged blocks; this is what is left.
+    reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
+        Error::invalid_options(format!(
+            "caCert could not be read as PEM certificates: {}",
+            chain(&e)
+        ))
+    })
+}
+
+fn build_client(ca_cert: Option<&str>, extra: ExtraCa) -> Result<Http, Error> {
     static CRYPTO: Once = Once::new();
     // reqwest is built with `rustls-no-provider`; ring is this addon's provider. An error here
     // only means another provider is already installed in this process, which is fine.
@@ -50,31 +157,46 @@ fn build_client(ca_cert: Option<&str>) -> Result<reqwest::Client, Error> {
         .user_agent(concat!("vendor-auth/", env!("CARGO_PKG_VERSION")))
         .pool_idle_timeout(Duration::from_secs(90));
     if let Some(pem) = ca_cert {
-        let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
-            Error::invalid_options(format!("caCert could not be read as PEM certificates: {e}"))
-        })?;
-        builder = builder.tls_certs_merge(certs);
+        builder = builder.tls_certs_merge(parse_ca_cert(pem)?);
     }
-    builder.build().map_err(|e| {
-        Error::new(
+    if let Some(pem) = &extra.pem {
+        // Checked when read: a file that does not parse was ignored there.
+        if let Ok(certs) = reqwest::Certificate::from_pem_bundle(pem.as_bytes()) {
+            builder = builder.tls_certs_merge(certs);
+        }
+    }
+    // Read right before `build()`, where reqwest reads the same variables.
+    let proxies = ProxyEnv::read();
+    let client = builder.build().map_err(|e| match ca_cert {
+        // Building only fails on the roots: with caCert, those are the ones given.
+        Some(_) => Error::invalid_options(format!(
+            "caCert holds a certificate that cannot be used as a trusted root: {}",
+            chain(&e)
+        )),
+        None => Error::new(
             ErrorCode::Network,
             format!(
                 "could not set up HTTPS (is a CA certificate store installed?): {}",
                 chain(&e)
             ),
-        )
+        ),
+    })?;
+    Ok(Http {
+        client,
+        proxies,
+        extra_ca_ignored: extra.ignored,
     })
 }
 
 /// Send `request`, reading at most [`MAX_BODY_BYTES`] of the answer, all within `timeout`.
 pub async fn send(
-    client: &reqwest::Client,
+    http: &Http,
     request: &HttpRequest,
     timeout: Duration,
     provider: &'static str,
 ) -> Result<HttpResponse, Error> {
     request.check_headers()?;
-    let mut builder = client.post(request.url.clone()).timeout(timeout);
+    let mut builder = http.client.post(request.url.clone()).timeout(timeout);
     for header in &request.headers {
         let mut value = HeaderValue::from_str(header.value())
             .expect("check_headers accepts only what HeaderValue accepts");
@@ -85,7 +207,10 @@ pub async fn send(
         builder = builder.header(name, value);
     }
     let builder = builder.body(request.body.expose_secret().to_vec());
-    let map = |e: reqwest::Error| transport_error(e, timeout, provider);
+    let map = |e: reqwest::Error| {
+        let explain = http.explain(&e, &request.url);
+        explain(transport_error(e, timeout, provider))
+    };
 
     let mut response = builder.send().await.map_err(map)?;
     let status = response.status().as_u16();
@@ -130,8 +255,11 @@ fn transport_error(e: reqwest::Error, timeout: Duration, provider: &'static str)
     let detail = chain(&e);
     let kind = if e.is_timeout() {
         TransportFailure::Timeout
-    } else if detail.contains("certificate") || detail.contains("Certificate") {
-        TransportFailure::Untrusted
+    } else if let Some(tls) = tls_failure(&e) {
+        match tls {
+            TlsFailure::Certificate => TransportFailure::Untrusted,
+            TlsFailure::NoHttp1 => TransportFailure::NoHttp1,
+        }
     } else if e.is_connect() {
         TransportFailure::Connect
     } else {
@@ -139,6 +267,59 @@ fn transport_error(e: reqwest::Error, timeout: Duration, provider: &'static str)
     };
     let host = e.url().map_or_else(|| "the vendor".into(), host_of);
     kind.error(&host, &detail, timeout.as_millis() as u64, provider)
+}
+
+/// TLS failures that the same request will meet again, found by type in the source chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TlsFailure {
+    /// The server's certificate is not trusted (ours to judge, or the peer's alert about it).
+    Certificate,
+    /// The server refused every protocol offered by ALPN (we offer only HTTP/1.1), or picked one
+    /// not offered: an HTTP/2-only server.
+    NoHttp1,
+}
+
+fn tls_failure(e: &reqwest::Error) -> Option<TlsFailure> {
+    use rustls::{AlertDescription as Alert, Error as Tls, PeerMisbehaved};
+    let error = rustls_error(e)?;
+    match error {
+        Tls::InvalidCertificate(_)
+        | Tls::NoCertificatesPresented
+        | Tls::UnsupportedNameType
+        | Tls::AlertReceived(
+            Alert::BadCertificate
+            | Alert::UnsupportedCertificate
+            | Alert::CertificateUnknown
+            | Alert::CertificateExpired
+            | Alert::CertificateRevoked
+            | Alert::UnknownCA,
+        ) => Some(TlsFailure::Certificate),
+        Tls::NoApplicationProtocol
+        | Tls::AlertReceived(Alert::NoApplicationProtocol)
+        | Tls::PeerMisbehaved(PeerMisbehaved::SelectedUnofferedApplicationProtocol) => {
+            Some(TlsFailure::NoHttp1)
+        }
+        _ => None,
+    }
+}
+
+/// The `rustls::Error` somewhere in the source chain. `io::Error::source()` skips the error it
+/// wraps (it returns that error's own source), and the connector nests `io::Error`s, so wrapped
+/// errors are looked into with `get_ref` before following `source`.
+fn rustls_error(e: &reqwest::Error) -> Option<&rustls::Error> {
+    let mut error: &(dyn std::error::Error + 'static) = e.source()?;
+    loop {
+        if let Some(tls) = error.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        let wrapped = error
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref);
+        error = match wrapped {
+            Some(inner) => inner,
+            None => error.source()?,
+        };
+    }
 }
 
 /// An error and its causes as one line, without the URL (which carries no secret, but is noise).

@@ -1,33 +1,57 @@
 //! The provider abstraction: one trait, one file per vendor, one registry line each.
 //!
 //! A provider knows how to *describe* its token requests and how to *read* the answers; it never
-//! sends anything. Adding a vendor: a new file with a type implementing [`Provider`] and a
-//! [`Spec`], and its `Spec` added to [`SPECS`].
+//! sends anything. Its file declares everything else about it in its [`Spec`]: its options (names,
+//! kinds, secrets, environment defaults, docs), the session fields its answers carry, and its base
+//! URLs. The generic layer (`options.rs`) validates, redacts and documents options from those
+//! declarations; nothing outside the vendor's file names its options.
+//!
+//! Adding a vendor: a file `src/provider/<vendor>.rs` with a `pub(super) const SPEC: Spec` and a
+//! type implementing [`Provider`], and its module name added to [`registry!`] below.
 
-mod puppetvendors;
-mod vendy;
-
-use crate::options::{printable, Environment, RawOptions};
-use crate::redact::scrub;
-use crate::retry::parse_retry_after_ms;
-use crate::{Error, ErrorCode, HttpRequest, HttpResponse, Session, Timing};
+use crate::answer::{json_object, token_field};
+use crate::expiry::resolve_expiry;
+use crate::schema::{Environment, Kind, OptionSpec, Values};
+use crate::session::FieldSpec;
+use crate::status::{status_error, Asker};
+use crate::{Error, HttpRequest, HttpResponse, Session, SessionMetadata, Timing, TokenHeader};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 use std::fmt;
 use url::Url;
 
-/// Every vendor the library knows.
-const SPECS: &[&Spec] = &[&vendy::SPEC, &puppetvendors::SPEC];
+/// Declares each vendor's module and lists its `SPEC` in [`SPECS`], in this order.
+macro_rules! registry {
+    ($($(#[$attr:meta])* $module:ident),* $(,)?) => {
+        $($(#[$attr])* mod $module;)*
+        /// Every vendor the library knows.
+        const SPECS: &[&Spec] = &[$($(#[$attr])* &$module::SPEC),*];
+    };
+}
 
-/// A vendor's entry in the registry.
+// The registry: one line per vendor.
+registry! {
+    vendy,
+    puppetvendors,
+    #[cfg(test)] acme, // exists only in tests: proves that a vendor is one file and this line
+}
+
+/// A vendor's entry in the registry: everything the generic layer needs to know about it.
 #[derive(Debug)]
 pub struct Spec {
     /// The `provider` option value, e.g. `"vendy"`.
     pub id: &'static str,
     /// The vendor's name for messages, e.g. `"Vendy"`.
     pub name: &'static str,
-    production_url: &'static str,
-    staging_url: &'static str,
+    /// What the vendor takes, in one clause for messages ("PuppetVendors trades apiKey … for a
+    /// JWT"): said to a user who gave it another vendor's option.
+    pub about: &'static str,
+    pub production_url: &'static str,
+    pub staging_url: &'static str,
+    /// The vendor's own options (the ones every vendor takes are [`crate::schema::COMMON`]).
+    pub options: &'static [OptionSpec],
+    /// The fields its answers carry besides the token (they become `session[name]` in JS).
+    pub fields: &'static [FieldSpec],
     /// Build the provider from validated common parts plus its own options.
     pub build: fn(Config<'_>) -> Result<Box<dyn Provider>, Error>,
 }
@@ -39,45 +63,113 @@ impl Spec {
             Environment::Staging => self.staging_url,
         }
     }
+
+    /// The vendor's own option `name`.
+    pub fn option(&self, name: &str) -> Option<&'static OptionSpec> {
+        self.options.iter().find(|o| o.name == name)
+    }
 }
 
-/// What a provider's `build` gets: the checked base URL, the raw options (for its credentials)
-/// and the environment lookup (for credential defaults).
+/// Every registered vendor.
+pub fn specs() -> &'static [&'static Spec] {
+    SPECS
+}
+
+/// What a provider's `build` gets: its spec, the checked base URL, the options given (already
+/// checked against their declared kinds) and the environment lookup (for defaults).
 pub struct Config<'a> {
+    pub spec: &'static Spec,
     pub base_url: Url,
-    pub raw: &'a RawOptions,
+    pub values: &'a Values,
     pub env: &'a dyn Fn(&str) -> Option<String>,
 }
 
 impl Config<'_> {
-    /// A credential from the option `name`, else from the environment variable `var` (an empty
-    /// variable counts as unset; an empty option is an error, not a silent fall back).
-    pub fn secret(
-        &self,
-        option: &Option<SecretString>,
-        name: &str,
-        var: &str,
-    ) -> Result<Option<SecretString>, Error> {
-        match option {
+    /// Whether `option` was given.
+    pub fn given(&self, option: &OptionSpec) -> bool {
+        self.values.given(option)
+    }
+
+    /// The text option `option`, else its environment variable (an empty variable counts as
+    /// unset).
+    pub fn text(&self, option: &OptionSpec) -> Option<String> {
+        match self.values.text(option) {
+            Some(text) => Some(text.to_owned()),
+            None => self.env_default(option),
+        }
+    }
+
+    /// The choice option `option` (checked by the generic layer), else its default.
+    pub fn choice(&self, option: &OptionSpec) -> &'static str {
+        let values = match option.kind {
+            Kind::Choice(values) => values,
+            Kind::Text | Kind::Integer { .. } => &[],
+        };
+        let given = self.values.text(option);
+        values
+            .iter()
+            .copied()
+            .find(|v| Some(*v) == given)
+            .or_else(|| values.first().copied())
+            .unwrap_or_default()
+    }
+
+    /// The credential `option`, else its environment variable (an empty variable counts as
+    /// unset; an empty option is an error, not a silent fall back).
+    pub fn secret(&self, option: &OptionSpec) -> Result<Option<SecretString>, Error> {
+        match self.values.secret(option) {
             Some(value) if value.expose_secret().trim().is_empty() => {
-                Err(Error::invalid_options(format!(
-                    "{name} is empty; pass the credential or leave the option out to use {var}"
-                )))
+                Err(Error::invalid_options(match option.env {
+                    Some(var) => format!(
+                        "{} is empty; pass the credential or leave the option out to use {var}",
+                        option.name
+                    ),
+                    None => format!("{} is empty; pass the credential", option.name),
+                }))
             }
             Some(value) => Ok(Some(value.clone())),
-            None => Ok((self.env)(var)
-                .filter(|v| !v.is_empty())
-                .map(SecretString::from)),
+            None => Ok(self.env_default(option).map(SecretString::from)),
         }
+    }
+
+    /// The credential `option`, which the vendor cannot do without: missing (neither given nor in
+    /// the environment) is [`Error::missing_credentials`], reported by a client at first use.
+    pub fn required_secret(&self, option: &OptionSpec) -> Result<SecretString, Error> {
+        self.secret(option)?.ok_or_else(|| {
+            Error::missing_credentials(match option.env {
+                Some(var) => format!(
+                    "{} needs {}: pass it as an option or set {var}",
+                    self.spec.name, option.name
+                ),
+                None => format!(
+                    "{} needs {}: pass it as an option",
+                    self.spec.name, option.name
+                ),
+            })
+        })
+    }
+
+    fn env_default(&self, option: &OptionSpec) -> Option<String> {
+        option
+            .env
+            .and_then(|var| (self.env)(var))
+            .filter(|v| !v.is_empty())
     }
 }
 
+/// The vendor with this `provider` id. The value given is never quoted back: it may be a
+/// credential pasted into the wrong option.
 pub(crate) fn find(id: &str) -> Result<&'static Spec, Error> {
     SPECS.iter().copied().find(|s| s.id == id).ok_or_else(|| {
+        let near = SPECS
+            .iter()
+            .find(|s| s.id.eq_ignore_ascii_case(id.trim()))
+            .map(|s| format!(" (did you mean '{}'? ids are lower-case)", s.id))
+            .unwrap_or_default();
         Error::invalid_options(format!(
-            "unknown provider '{}': expected one of {}",
-            printable(id),
-            known_ids()
+            "unknown provider{near}: expected one of {} (the value given, {} characters long, is not shown as it could be a credential)",
+            known_ids(),
+            id.chars().count()
         ))
     })
 }
@@ -88,31 +180,6 @@ pub(crate) fn known_ids() -> String {
         .map(|s| format!("'{}'", s.id))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// How a token travels on the vendor's API requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenHeader {
-    /// `Authorization: Bearer <token>`
-    Bearer,
-    /// `<name>: <token>`
-    Raw(&'static str),
-}
-
-impl TokenHeader {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Bearer => "Authorization",
-            Self::Raw(name) => name,
-        }
-    }
-
-    pub fn value(self, token: &SecretString) -> SecretString {
-        match self {
-            Self::Bearer => format!("Bearer {}", token.expose_secret()).into(),
-            Self::Raw(_) => token.clone(),
-        }
-    }
 }
 
 /// One vendor's token protocol.
@@ -132,12 +199,22 @@ pub trait Provider: Send + Sync + fmt::Debug {
     fn token_header(&self) -> TokenHeader;
     /// What to tell a person whose credentials were refused.
     fn credentials_hint(&self) -> &'static str;
-    /// The credentials, so that vendor-supplied text can be scrubbed of them.
-    fn secrets(&self) -> Vec<&SecretString>;
-    /// The request that trades credentials for a token.
+    /// The request that trades credentials for a token. (With a [`Provider::permanent_session`],
+    /// no exchange is made; this still describes the credential, for scrubbing.)
     fn authenticate_request(&self) -> HttpRequest;
+    /// Every secret the authentication request puts on the wire (derived from the request
+    /// itself, so nothing sent can be forgotten), to scrub vendor-supplied text of.
+    fn secrets(&self) -> Vec<SecretString> {
+        self.authenticate_request().sensitive_values()
+    }
     /// The request that trades a still-valid token for a new one, where the vendor has one.
     fn refresh_request(&self, _current: &Session) -> Option<HttpRequest> {
+        None
+    }
+    /// A credential sent as it is on every API request, with no exchange at all (Vendy's scheme
+    /// `'basic'`): the session to serve for ever (`expires_at_ms` = [`Session::NEVER`]). Drivers
+    /// make no request for such a provider: the lifecycle serves it, `authenticate()` returns it.
+    fn permanent_session(&self) -> Option<Session> {
         None
     }
     /// Read a 2xx answer (to either request) into a session; `timing` anchors the vendor's
@@ -147,184 +224,69 @@ pub trait Provider: Send + Sync + fmt::Debug {
     /// Read any answer: a session on 2xx, else the error it stands for.
     fn parse_response(&self, res: &HttpResponse, timing: &Timing) -> Result<Session, Error> {
         if !res.is_success() {
-            return Err(status_error(self, res, timing.vendor_now_ms()));
+            let secrets = self.secrets();
+            let asker = Asker {
+                id: self.id(),
+                name: self.name(),
+                hint: self.credentials_hint(),
+                base_url: self.base_url(),
+                secrets: &secrets,
+            };
+            return Err(status_error(&asker, res, timing.vendor_now_ms()));
         }
         json_object(self.id(), &res.body)
             .and_then(|body| self.parse_session(&body, timing))
             .map_err(|e| e.with_status(res.status))
     }
-}
 
-/// The error a non-2xx answer stands for, with the vendor's own message (scrubbed) attached.
-pub(crate) fn status_error<P: Provider + ?Sized>(p: &P, res: &HttpResponse, now_ms: u64) -> Error {
-    let name = p.name();
-    let status = res.status;
-    let (vendor_message, vendor_code) = vendor_message(&res.body);
-    let vendor_message = vendor_message.map(|m| scrub(&m, &p.secrets()));
-    let vendor_code = vendor_code.map(|c| printable(&scrub(&c, &p.secrets())));
-    let quoted = vendor_message
-        .as_deref()
-        .map(|m| format!(": \"{m}\""))
-        .unwrap_or_default();
-    let Some(code) = ErrorCode::from_status(status) else {
-        let what = if (300..400).contains(&status) {
-            format!("HTTP {status} redirect, which is not followed; check baseUrl")
-        } else {
-            format!("unexpected HTTP status {status}")
-        };
-        return Error::invalid_response(p.id(), what).with_status(status);
-    };
-    let retry_after_ms = res
-        .header("retry-after")
-        .and_then(|v| parse_retry_after_ms(v, now_ms));
-    let message = match code {
-        ErrorCode::Unauthorized => format!(
-            "{name} refused the credentials (HTTP 401{quoted}). {}",
-            p.credentials_hint()
-        ),
-        ErrorCode::Forbidden => format!(
-            "{name} answered HTTP 403 Forbidden{quoted}: the credentials are valid but not allowed to do this"
-        ),
-        ErrorCode::RateLimited => match retry_after_ms {
-            Some(ms) => format!(
-                "{name} is rate limiting token requests (HTTP 429{quoted}); it asks to retry after {} s",
-                ms.div_ceil(1000)
-            ),
-            None => format!("{name} is rate limiting token requests (HTTP 429{quoted}); retry later with backoff"),
-        },
-        ErrorCode::ServerError => format!(
-            "{name} failed with a server error (HTTP {status}{quoted}); the problem is on the vendor's side"
-        ),
-        _ if status == 400 => format!(
-            "{name} rejected the token request as invalid (HTTP 400{quoted}). {}",
-            p.credentials_hint()
-        ),
-        _ => format!(
-            "{name} answered HTTP {status}{quoted} at {}; check baseUrl and environment",
-            p.base_url()
-        ),
-    };
-    Error::new(code, message)
-        .with_provider(p.id())
-        .with_status(status)
-        .with_vendor(vendor_message, vendor_code)
-        // 429, and a 503 that says when to come back: both are remembered until then.
-        .with_retry_after_ms(if code == ErrorCode::RateLimited || status == 503 {
-            retry_after_ms
-        } else {
-            None
-        })
-}
-
-/// The vendor's message and code from an error body of any of the shapes seen in the docs:
-/// `{error:{message,code}}`, `{message}`, `{error:"…"}`, or short plain text.
-fn vendor_message(body: &[u8]) -> (Option<String>, Option<String>) {
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(obj)) => {
-            let error = obj.get("error");
-            let message = error
-                .and_then(|e| e.get("message"))
-                .or(obj.get("message"))
-                .or(error.filter(|e| e.is_string()))
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            let code = error
-                .and_then(|e| e.get("code"))
-                .or(obj.get("code"))
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            (message, code)
-        }
-        Ok(_) => (None, None),
-        // Not shortened here: `scrub` must see whole credentials before anything is cut.
-        Err(_) if !text.is_empty() && !text.starts_with('<') => (Some(text.to_owned()), None),
-        Err(_) => (None, None),
-    }
-}
-
-/// The body as a JSON object, or `INVALID_RESPONSE` saying what it was instead.
-pub(crate) fn json_object(id: &'static str, body: &[u8]) -> Result<Map<String, Value>, Error> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(obj)) => Ok(obj),
-        Ok(other) => Err(Error::invalid_response(
-            id,
-            format!("the body is JSON {}, not an object", json_type(&other)),
-        )),
-        Err(_) if body.is_empty() => Err(Error::invalid_response(id, "the body is empty")),
-        Err(e) => Err(Error::invalid_response(
-            id,
-            format!("the body is not JSON ({} bytes; {e})", body.len()),
-        )),
-    }
-}
-
-pub(crate) fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// `obj[field]` as a token: a non-empty string that can travel in an HTTP header.
-pub(crate) fn token_field(
-    id: &'static str,
-    obj: &Map<String, Value>,
-    field: &str,
-) -> Result<SecretString, Error> {
-    const MAX_TOKEN_BYTES: usize = 16 * 1024;
-    match obj.get(field) {
-        None | Some(Value::Null) => {
-            Err(Error::invalid_response(id, format!("'{field}' is missing")))
-        }
-        Some(Value::String(s)) if s.is_empty() => {
-            Err(Error::invalid_response(id, format!("'{field}' is empty")))
-        }
-        Some(Value::String(s)) if s.len() > MAX_TOKEN_BYTES => Err(Error::invalid_response(
-            id,
-            format!("'{field}' is {} bytes long", s.len()),
-        )),
-        // Visible ASCII only: anything else could not be sent back as a header value (and a CR/LF
-        // would be a header injection).
-        Some(Value::String(s)) if !s.bytes().all(|b| b.is_ascii_graphic()) => {
-            Err(Error::invalid_response(
-                id,
-                format!("'{field}' has characters not allowed in an HTTP header"),
+    /// A session the application kept from an earlier exchange (a serverless cold start seeded
+    /// with a cached token), checked like a vendor's answer: a token that can travel in a header,
+    /// an expiry in the future and within a year, no later than the JWT's own `exp`, and only
+    /// the metadata fields the vendor declares. Errors are `INVALID_OPTIONS` (the application
+    /// passed it, not the vendor).
+    fn seeded_session(
+        &self,
+        token: SecretString,
+        expires_at_ms: u64,
+        metadata: SessionMetadata,
+        now_ms: u64,
+    ) -> Result<Session, Error> {
+        let id = self.id();
+        let as_option = |e: Error| {
+            Error::invalid_options(format!(
+                "initialSession cannot be used: {}",
+                e.message()
+                    .trim_start_matches(&format!("{id} sent an unusable token response: "))
             ))
-        }
-        Some(Value::String(s)) => Ok(s.clone().into()),
-        Some(other) => Err(Error::invalid_response(
+        };
+        let body = Map::from_iter([(
+            "token".to_owned(),
+            Value::String(token.expose_secret().to_owned()),
+        )]);
+        let token = token_field(id, &body, "token").map_err(as_option)?;
+        let expires_at_ms = resolve_expiry(
             id,
-            format!("'{field}' is {}, not a string", json_type(other)),
-        )),
-    }
-}
-
-/// `obj[field]` as an optional string (absent or null → `None`; any other type is an error).
-pub(crate) fn optional_string(
-    id: &'static str,
-    obj: &Map<String, Value>,
-    field: &str,
-) -> Result<Option<String>, Error> {
-    match obj.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(Value::Number(n)) if field == "vendorId" => Ok(Some(n.to_string())),
-        Some(other) => Err(Error::invalid_response(
-            id,
-            format!("'{field}' is {}, not a string", json_type(other)),
-        )),
+            expires_at_ms,
+            token.expose_secret(),
+            &Timing::at(now_ms),
+        )
+        .map_err(as_option)?;
+        Ok(Session {
+            provider: id,
+            token,
+            expires_at_ms,
+            header: self.token_header(),
+            metadata: metadata.declared(self.spec().fields),
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema::COMMON;
+    use crate::session::FieldValue;
+    use crate::{ErrorCode, Options, RawOptions};
 
     #[test]
     fn registry_finds_known_vendors_and_lists_them_otherwise() {
@@ -333,56 +295,122 @@ mod tests {
         let e = find("Vendy").unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidOptions);
         assert!(
-            e.message().contains("'vendy', 'puppetvendors'"),
+            e.message().contains("'vendy', 'puppetvendors'")
+                && e.message().contains("did you mean 'vendy'?")
+                && !e.message().contains("'Vendy'"),
             "{}",
             e.message()
         );
+        let e = find("acme-corp-password").unwrap_err();
+        assert!(!e.message().contains("acme-corp"), "{}", e.message());
+        assert!(e.message().contains("18 characters"), "{}", e.message());
+    }
+
+    /// What the generic layer relies on: each vendor's options and fields are its own, and one
+    /// name means one thing everywhere.
+    #[test]
+    fn declarations_are_consistent_across_vendors() {
+        // JS Session's own properties: a field may not shadow one.
+        const RESERVED: &[&str] = &[
+            "provider",
+            "token",
+            "expiresAt",
+            "expiresAtIso",
+            "headerName",
+            "headerValue",
+            "headers",
+            "toJSON",
+        ];
+        let mut ids = Vec::new();
+        for spec in SPECS {
+            assert!(!ids.contains(&spec.id), "{} registered twice", spec.id);
+            ids.push(spec.id);
+            for option in spec.options {
+                assert!(
+                    COMMON.iter().all(|c| c.name != option.name),
+                    "{}: {} is a common option",
+                    spec.id,
+                    option.name
+                );
+                assert!(
+                    !option.doc.is_empty(),
+                    "{}.{} has no doc",
+                    spec.id,
+                    option.name
+                );
+                // Another vendor may declare the same name only with the same kind and secrecy.
+                for other in SPECS.iter().flat_map(|s| s.options) {
+                    if other.name == option.name {
+                        assert_eq!(
+                            (other.kind, other.secret),
+                            (option.kind, option.secret),
+                            "{}",
+                            option.name
+                        );
+                    }
+                }
+            }
+            for field in spec.fields {
+                assert!(
+                    !RESERVED.contains(&field.name),
+                    "{}.{}",
+                    spec.id,
+                    field.name
+                );
+            }
+        }
     }
 
     #[test]
-    fn vendor_messages_are_read_from_every_documented_shape() {
-        let pv =
-            br#"{"success":false,"error":{"message":"Invalid API key","code":"UNAUTHORIZED"}}"#;
-        assert_eq!(
-            vendor_message(pv),
-            (Some("Invalid API key".into()), Some("UNAUTHORIZED".into()))
-        );
-        assert_eq!(
-            vendor_message(br#"{"message":"data invalid"}"#)
-                .0
-                .as_deref(),
-            Some("data invalid")
-        );
-        assert_eq!(
-            vendor_message(br#"{"error":"nope"}"#).0.as_deref(),
-            Some("nope")
-        );
-        assert_eq!(
-            vendor_message(b"incorrect password").0.as_deref(),
-            Some("incorrect password")
-        );
-        assert_eq!(vendor_message(b"<html>502</html>"), (None, None));
-        assert_eq!(vendor_message(b"[1]"), (None, None));
-    }
-
-    #[test]
-    fn token_fields_must_be_header_safe_strings() {
-        let obj = |v: Value| {
-            serde_json::json!({ "token": v })
-                .as_object()
-                .unwrap()
-                .clone()
-        };
-        assert!(token_field("x", &obj("abc.def".into()), "token").is_ok());
-        for (bad, why) in [
-            (Value::Null, "missing"),
-            ("".into(), "empty"),
-            (42.into(), "a number, not a string"),
-            ("a\r\nX-Injected: 1".into(), "characters not allowed"),
+    fn a_seeded_session_is_checked_like_an_answer() {
+        let o = Options::resolve(
+            RawOptions::new()
+                .with("provider", "puppetvendors")
+                .with("apiKey", "vk_test_abc"),
+            &|_| None,
+        )
+        .unwrap();
+        let now = 1_700_000_000_000;
+        let p = &*o.provider;
+        let meta = SessionMetadata::default;
+        let s = p
+            .seeded_session("tok-abc".into(), now + 60_000, meta(), now)
+            .unwrap();
+        assert_eq!(s.header.name(), "x-access-token");
+        assert_eq!(s.expires_at_ms, now + 60_000);
+        // The JWT's exp wins when it is earlier.
+        let jwt = crate::expiry::tests::jwt_with_exp(now / 1000 + 30);
+        let s = p
+            .seeded_session(jwt.into(), now + 60_000, meta(), now)
+            .unwrap();
+        assert_eq!(s.expires_at_ms, now + 30_000);
+        // Only declared fields of the declared kinds are kept.
+        let mut m = meta();
+        m.insert("mode", FieldValue::Text("live".into()));
+        m.insert("permissions", FieldValue::List(vec!["orders:read".into()]));
+        m.insert("isAdmin", FieldValue::Text("yes".into()));
+        let s = p
+            .seeded_session("tok-abc".into(), now + 60_000, m, now)
+            .unwrap();
+        assert_eq!(s.metadata.text("mode"), Some("live"));
+        assert!(s.metadata.list("permissions").is_some());
+        assert_eq!(s.metadata.get("isAdmin"), None);
+        for (token, expires, why) in [
+            ("tok", now - 1, "already expired"),
+            ("tok", now + 400 * 86_400_000, "more than a year"),
+            ("", now + 1000, "empty"),
+            ("a\r\nb", now + 1000, "characters not allowed"),
         ] {
-            let e = token_field("x", &obj(bad), "token").unwrap_err();
-            assert_eq!(e.code(), ErrorCode::InvalidResponse);
-            assert!(e.message().contains(why), "{}", e.message());
+            let e = p
+                .seeded_session(token.into(), expires, meta(), now)
+                .unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidOptions);
+            assert!(
+                e.message().starts_with("initialSession cannot be used: "),
+                "{}",
+                e.message()
+            );
+            assert!(e.message().contains(why), "{} !~ {why}", e.message());
         }
     }
 }

@@ -3,18 +3,41 @@
 //! `POST {base}/refresh-token` with `x-access-token` trades a still-valid token for a new one.
 //! Tokens travel as `x-access-token: <token>`.
 
-use super::{json_type, optional_string, token_field, Config, Provider, Spec, TokenHeader};
+use super::{Config, Provider, Spec};
+use crate::answer::{json_type, lifetime_field, read_fields, token_field};
 use crate::expiry::{jwt_exp_ms, resolve_expiry};
-use crate::{Error, Header, HttpRequest, Session, SessionMetadata, Timing};
+use crate::schema::OptionSpec;
+use crate::session::FieldSpec;
+use crate::{Error, Header, HttpRequest, Session, Timing, TokenHeader};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 use url::Url;
 
+const API_KEY: OptionSpec = OptionSpec::secret(
+    "apiKey",
+    "PuppetVendors vendor key ('vk_live_…' or 'vk_test_…').",
+)
+.env("PUPPETVENDORS_API_KEY");
+const SHOP_DOMAIN: OptionSpec = OptionSpec::text(
+    "shopDomain",
+    "PuppetVendors shop, for keys valid across several shops (a host name such as 'my-store.myshopify.com').",
+)
+.env("PUPPETVENDORS_SHOP_DOMAIN");
+
 pub(super) const SPEC: Spec = Spec {
     id: "puppetvendors",
     name: "PuppetVendors",
+    about: "PuppetVendors trades apiKey (and optionally shopDomain) for a JWT, and has no other scheme",
     production_url: "https://api.puppetvendors.com/v2",
     staging_url: "https://staging-api.puppetvendors.com",
+    options: &[API_KEY, SHOP_DOMAIN],
+    fields: &[
+        FieldSpec::text("scope", "The token's scope ('vendor')."),
+        FieldSpec::list("permissions", "What the key may do, e.g. 'orders:read'."),
+        FieldSpec::text("shopDomain", "The shop the token is for."),
+        FieldSpec::text("mode", "'live' or 'test', from the key."),
+        FieldSpec::id("vendorId", "The vendor the token acts as."),
+    ],
     build,
 };
 
@@ -28,37 +51,14 @@ struct PuppetVendors {
 }
 
 fn build(config: Config<'_>) -> Result<Box<dyn Provider>, Error> {
-    let raw = config.raw;
-    if [
-        &raw.access_key,
-        &raw.secret_key,
-        &raw.username,
-        &raw.password,
-    ]
-    .iter()
-    .any(|o| o.is_some())
-    {
-        return Err(Error::invalid_options(
-            "accessKey/secretKey/username/password are Vendy options; PuppetVendors takes apiKey (and optionally shopDomain)",
-        ));
-    }
-    let api_key = config
-        .secret(&raw.api_key, "apiKey", "PUPPETVENDORS_API_KEY")?
-        .ok_or_else(|| {
-            Error::invalid_options(
-                "PuppetVendors needs apiKey (a 'vk_…' key): pass it as an option or set PUPPETVENDORS_API_KEY",
-            )
-        })?;
+    let api_key = config.required_secret(&API_KEY)?;
     if !api_key.expose_secret().starts_with("vk_") {
         return Err(Error::invalid_options(format!(
             "apiKey must be a PuppetVendors vendor key starting with 'vk_' (the value given, {} characters long, does not)",
             api_key.expose_secret().chars().count()
         )));
     }
-    let shop_domain = match &raw.shop_domain {
-        Some(domain) => Some(domain.clone()),
-        None => (config.env)("PUPPETVENDORS_SHOP_DOMAIN").filter(|d| !d.is_empty()),
-    };
+    let shop_domain = config.text(&SHOP_DOMAIN);
     if let Some(domain) = &shop_domain {
         let ok = !domain.is_empty()
             && domain.len() <= 253
@@ -95,10 +95,6 @@ impl Provider for PuppetVendors {
         "Check apiKey (PUPPETVENDORS_API_KEY): it must not be revoked, the shop must be active, and shopDomain, if given, must be one the key is valid for."
     }
 
-    fn secrets(&self) -> Vec<&SecretString> {
-        vec![&self.api_key]
-    }
-
     fn authenticate_request(&self) -> HttpRequest {
         let url = self
             .base_url
@@ -110,7 +106,7 @@ impl Provider for PuppetVendors {
             body.insert("shopDomain".into(), domain.clone().into());
         }
         let bytes = serde_json::to_vec(&body).expect("a map of strings serializes");
-        HttpRequest::post_json(url, bytes)
+        HttpRequest::post_json(url, bytes).secret_in_body(self.api_key.clone())
     }
 
     fn refresh_request(&self, current: &Session) -> Option<HttpRequest> {
@@ -143,65 +139,19 @@ impl Provider for PuppetVendors {
             }
         };
         let token = token_field(SPEC.id, data, "token")?;
-        let stated = match data.get("expiresIn") {
-            Some(Value::Number(n)) => match n.as_f64() {
-                // A lifetime: counted from when the request left, the earliest it can start.
-                Some(secs) if secs > 0.0 && secs.is_finite() => Some(
-                    timing
-                        .sent_at_ms
-                        .saturating_add((secs * 1000.0).min(u64::MAX as f64 / 2.0) as u64),
-                ),
-                _ => {
-                    return Err(Error::invalid_response(
-                        SPEC.id,
-                        format!("'expiresIn' must be a positive number of seconds, not {n}"),
-                    ))
-                }
-            },
-            None | Some(Value::Null) => None,
-            Some(other) => {
-                return Err(Error::invalid_response(
-                    SPEC.id,
-                    format!("'expiresIn' is {}, not a number", json_type(other)),
-                ))
-            }
-        };
+        let stated = lifetime_field(SPEC.id, data, "expiresIn", timing)?;
         let stated = stated
             .or_else(|| jwt_exp_ms(token.expose_secret()).map(|exp| timing.to_local(exp)))
             .ok_or_else(|| {
                 Error::invalid_response(SPEC.id, "no 'expiresIn' and the token carries no 'exp'")
             })?;
         let expires_at_ms = resolve_expiry(SPEC.id, stated, token.expose_secret(), timing)?;
-        let permissions = match data.get("permissions") {
-            None | Some(Value::Null) => None,
-            Some(Value::Array(items)) => Some(
-                items
-                    .iter()
-                    .map(|p| p.as_str().map(str::to_owned))
-                    .collect::<Option<Vec<_>>>()
-                    .ok_or_else(|| {
-                        Error::invalid_response(SPEC.id, "'permissions' holds a non-string")
-                    })?,
-            ),
-            Some(other) => {
-                return Err(Error::invalid_response(
-                    SPEC.id,
-                    format!("'permissions' is {}, not an array", json_type(other)),
-                ))
-            }
-        };
         Ok(Session {
             provider: SPEC.id,
             token,
             expires_at_ms,
             header: HEADER,
-            metadata: SessionMetadata {
-                scope: optional_string(SPEC.id, data, "scope")?,
-                permissions,
-                shop_domain: optional_string(SPEC.id, data, "shopDomain")?,
-                mode: optional_string(SPEC.id, data, "mode")?,
-                vendor_id: optional_string(SPEC.id, data, "vendorId")?,
-            },
+            metadata: read_fields(SPEC.id, SPEC.fields, data)?,
         })
     }
 }
@@ -215,16 +165,14 @@ mod tests {
     const NOW: u64 = 1_700_000_000_000;
 
     fn provider(api_key: &str, shop: Option<&str>) -> Result<Box<dyn Provider>, Error> {
-        Options::resolve(
-            RawOptions {
-                provider: Some("puppetvendors".into()),
-                api_key: Some(api_key.into()),
-                shop_domain: shop.map(Into::into),
-                ..Default::default()
-            },
-            &|_| None,
-        )
-        .map(|o| o.provider)
+        let raw = RawOptions::new()
+            .with("provider", "puppetvendors")
+            .with("apiKey", api_key);
+        let raw = match shop {
+            Some(shop) => raw.with("shopDomain", shop),
+            None => raw,
+        };
+        Options::resolve(raw, &|_| None).map(|o| o.provider)
     }
 
     #[test]
@@ -267,9 +215,9 @@ mod tests {
         assert_eq!(s.expires_at_ms, NOW + 86_400_000);
         assert_eq!(s.header.name(), "x-access-token");
         assert_eq!(s.header_value().expose_secret(), token);
-        assert_eq!(s.metadata.permissions, Some(vec!["orders:read".to_owned()]));
-        assert_eq!(s.metadata.mode.as_deref(), Some("test"));
-        assert_eq!(s.metadata.vendor_id.as_deref(), Some("v1"));
+        assert_eq!(s.metadata.list("permissions"), Some(&["orders:read".to_owned()][..]));
+        assert_eq!(s.metadata.text("mode"), Some("test"));
+        assert_eq!(s.metadata.text("vendorId"), Some("v1"));
     }
 
     #[test]
@@ -280,7 +228,7 @@ mod tests {
             .parse_response(&HttpResponse::new(200, body), &Timing::at(NOW))
             .unwrap();
         assert_eq!(s.expires_at_ms, NOW + 60_000);
-        assert_eq!(s.metadata, SessionMetadata::default());
+        assert!(s.metadata.is_empty());
     }
 
     #[test]

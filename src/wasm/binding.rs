@@ -5,10 +5,10 @@
 
 use super::driver::{Driver, Failure, Next, Run};
 use crate::{
-    token_preview, Error, Mode, Options, Plan, RawOptions, Session, TransportFailure,
-    ANSWER_HEADERS, KNOWN_OPTIONS, MAX_BODY_BYTES,
+    option_schema, Error, FieldValue, Mode, Options, Plan, RawOptions, Session, SessionMetadata,
+    Times, TransportFailure, ANSWER_HEADERS, MAX_BODY_BYTES,
 };
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -16,67 +16,75 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
 extern "C" {
-    /// An object of environment variables (`process.env`, or an empty object where the runtime
-    /// has none): where unset credentials are read from.
+    /// An object of environment variables (own entries of `process.env` copied into a
+    /// null-prototype object, or an empty object where the runtime has none): where unset
+    /// credentials are read from.
     pub type Env;
 
     #[wasm_bindgen(method, structural, indexing_getter)]
     fn get(this: &Env, name: &str) -> Option<String>;
 }
 
-/// Options as JS passes them (names and types checked by `lib/options.js` first; numbers as text).
+/// Options as JS passes them: a JSON object (names and types checked by `lib/options.js` first,
+/// against the same schema), plus the names of number options whose value JSON cannot carry
+/// (`NaN`, `±Infinity`), each as its text, so that the core refuses them by name as the native
+/// build does.
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct WireOptions {
-    provider: Option<String>,
-    access_key: Option<String>,
-    secret_key: Option<String>,
-    username: Option<String>,
-    password: Option<String>,
-    api_key: Option<String>,
-    shop_domain: Option<String>,
-    environment: Option<String>,
-    base_url: Option<String>,
-    ca_cert: Option<String>,
-    timeout_ms: Option<String>,
-    exchange_timeout_ms: Option<String>,
-    max_retries: Option<String>,
-    max_retry_delay_ms: Option<String>,
-    refresh_window_ms: Option<String>,
+    options: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    non_finite: Vec<(String, String)>,
 }
 
-/// A JS number, sent as its text (`String(n)`): JSON has no NaN or Infinity, and the core must
-/// refuse those with the same message as the native build. Read with serde_json's number parser,
-/// already in the module (`str::parse::<f64>` or `deserialize_any` would each add ~14 KB gzipped).
-fn js_number(text: Option<String>) -> Option<f64> {
-    text.map(|t| match t.as_str() {
-        "Infinity" => f64::INFINITY,
-        "-Infinity" => f64::NEG_INFINITY,
-        _ => serde_json::from_str(&t).unwrap_or(f64::NAN),
-    })
-}
-
-impl From<WireOptions> for RawOptions {
-    fn from(o: WireOptions) -> Self {
-        let secret = |v: Option<String>| v.map(SecretString::from);
-        RawOptions {
-            provider: o.provider,
-            access_key: secret(o.access_key),
-            secret_key: secret(o.secret_key),
-            username: secret(o.username),
-            password: secret(o.password),
-            api_key: secret(o.api_key),
-            shop_domain: o.shop_domain,
-            environment: o.environment,
-            base_url: o.base_url,
-            ca_cert: o.ca_cert,
-            timeout_ms: js_number(o.timeout_ms),
-            exchange_timeout_ms: js_number(o.exchange_timeout_ms),
-            max_retries: js_number(o.max_retries),
-            max_retry_delay_ms: js_number(o.max_retry_delay_ms),
-            refresh_window_ms: js_number(o.refresh_window_ms),
-        }
+fn raw_options(text: &str) -> Result<RawOptions, Error> {
+    let wire: WireOptions = serde_json::from_str(text).map_err(|e| {
+        // serde's message names the field and the expected type, never the value.
+        Error::invalid_options(format!("options could not be read: {e}"))
+    })?;
+    let mut raw = RawOptions::from_json(&wire.options)?;
+    for (name, text) in wire.non_finite {
+        let n = match text.as_str() {
+            "Infinity" => f64::INFINITY,
+            "-Infinity" => f64::NEG_INFINITY,
+            _ => f64::NAN,
+        };
+        raw.set(&name, n.into())?;
     }
+    Ok(raw)
+}
+
+/// A time for JSON: milliseconds, with `u64::MAX` (for ever) as `null` (JS reads it as
+/// `Infinity`; JSON has no such number).
+fn wire_ms(ms: u64) -> Option<u64> {
+    (ms != u64::MAX).then_some(ms)
+}
+
+/// One session field a vendor declares (`session[name]` in JS).
+#[derive(Serialize, Deserialize)]
+struct WireField {
+    name: String,
+    value: WireFieldValue,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum WireFieldValue {
+    Text(String),
+    List(Vec<String>),
+}
+
+fn wire_fields(metadata: &SessionMetadata, provider: &str) -> Vec<WireField> {
+    let fields = crate::provider::find(provider).map_or(&[][..], |spec| spec.fields);
+    metadata
+        .in_order(fields)
+        .map(|(name, value)| WireField {
+            name: name.into(),
+            value: match value {
+                FieldValue::Text(text) => WireFieldValue::Text(text.clone()),
+                FieldValue::List(items) => WireFieldValue::List(items.clone()),
+            },
+        })
+        .collect()
 }
 
 /// A session as plain data (the same fields as the native binding's `NativeSession`).
@@ -86,19 +94,12 @@ struct WireSession {
     provider: &'static str,
     token: String,
     token_preview: String,
-    expires_at: u64,
+    /// Absent for a credential that never expires.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<u64>,
     header_name: &'static str,
     header_value: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    scope: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    permissions: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    shop_domain: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    mode: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    vendor_id: Option<String>,
+    metadata: Vec<WireField>,
 }
 
 impl From<Session> for WireSession {
@@ -108,15 +109,21 @@ impl From<Session> for WireSession {
             header_name: s.header.name(),
             header_value: s.header_value().expose_secret().into(),
             token: s.token.expose_secret().into(),
-            token_preview: token_preview(s.token.expose_secret()),
-            expires_at: s.expires_at_ms,
-            scope: s.metadata.scope,
-            permissions: s.metadata.permissions,
-            shop_domain: s.metadata.shop_domain,
-            mode: s.metadata.mode,
-            vendor_id: s.metadata.vendor_id,
+            token_preview: s.preview(),
+            expires_at: s.expires(),
+            metadata: wire_fields(&s.metadata, s.provider),
         }
     }
+}
+
+/// A session the application kept (`initialSession`), as `lib/client.js` reads it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireSeed {
+    token: String,
+    expires_at: f64,
+    #[serde(default)]
+    metadata: Vec<WireField>,
 }
 
 /// The fields of a `VendorAuthError`.
@@ -156,7 +163,8 @@ impl From<Error> for WireError {
 #[derive(Serialize)]
 struct WirePlan {
     action: u8,
-    until: u64,
+    /// `null`: for ever (a permanent credential).
+    until: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<WireError>,
 }
@@ -179,10 +187,26 @@ struct WireRequest {
 struct WireOutcome {
     #[serde(skip_serializing_if = "Option::is_none")]
     session: Option<WireSession>,
+    /// With a session: until when the hot path may serve it (`null`: for ever).
     #[serde(skip_serializing_if = "Option::is_none")]
-    fresh_until: Option<u64>,
+    fresh_until: Option<Option<u64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<WireError>,
+}
+
+fn outcome(result: Result<(Session, Times), Error>) -> WireOutcome {
+    match result {
+        Ok((session, times)) => WireOutcome {
+            session: Some(session.into()),
+            fresh_until: Some(wire_ms(times.refresh_at_ms)),
+            error: None,
+        },
+        Err(error) => WireOutcome {
+            session: None,
+            fresh_until: None,
+            error: Some(error.into()),
+        },
+    }
 }
 
 /// One step for JS: the debug lines it produced, then exactly one of `send`, `waitMs`, `done`.
@@ -231,20 +255,7 @@ fn step_json(next: Next, log: Vec<String>) -> String {
             })
         }
         Next::Wait(ms) => step.wait_ms = Some(ms),
-        Next::Done(Ok((session, times))) => {
-            step.done = Some(WireOutcome {
-                session: Some(session.into()),
-                fresh_until: Some(times.refresh_at_ms),
-                error: None,
-            })
-        }
-        Next::Done(Err(error)) => {
-            step.done = Some(WireOutcome {
-                session: None,
-                fresh_until: None,
-                error: Some(error.into()),
-            })
-        }
+        Next::Done(result) => step.done = Some(outcome(result)),
     }
     json(&step)
 }
@@ -258,10 +269,11 @@ fn ms(value: f64) -> u64 {
     }
 }
 
-/// Option names the wasm build understands, as a JSON array.
-#[wasm_bindgen(js_name = knownOptions)]
-pub fn known_options() -> String {
-    json(&KNOWN_OPTIONS)
+/// The option schema (every option and vendor, from the core's declarations), as JSON: the same
+/// as the native binding's `optionSchema()`.
+#[wasm_bindgen(js_name = optionSchema)]
+pub fn schema() -> String {
+    json(&option_schema())
 }
 
 /// The answer headers the core reads, as a JSON array (transports copy only these).
@@ -277,50 +289,151 @@ pub fn max_body_bytes() -> u32 {
 }
 
 /// Holds credentials and the lifecycle for one `AuthClient` (or one `authenticate()` call).
+///
+/// Missing credentials do not fail construction (as in the native build): the client stays
+/// *pending* until `resolve(env)` finds them at first use; every other bad option throws at once.
 #[wasm_bindgen]
 pub struct WasmClient {
-    driver: Rc<RefCell<Driver>>,
+    provider: &'static str,
+    driver: Option<Rc<RefCell<Driver>>>,
+    /// While pending: the options as given, and the error that stands.
+    pending: Option<(RawOptions, Error)>,
 }
 
 #[wasm_bindgen]
 impl WasmClient {
-    /// Validate options (JSON text; unset credentials read from `env`) before any I/O. Throws
-    /// the error's fields as JSON text (`INVALID_OPTIONS`, `INSECURE_URL`).
+    /// Validate options (see `WireOptions`; unset credentials read from `env`) before any I/O.
+    /// Throws the error's fields as JSON text (`INVALID_OPTIONS`, `INSECURE_URL`).
     #[wasm_bindgen(constructor)]
     pub fn new(options: &str, env: &Env) -> Result<WasmClient, String> {
-        let wire: WireOptions = serde_json::from_str(options).map_err(|e| {
-            // serde's message names the field and the expected type, never the value.
-            json(&WireError::from(Error::invalid_options(format!(
-                "options could not be read: {e}"
-            ))))
-        })?;
+        let raw = raw_options(options).map_err(|e| json(&WireError::from(e)))?;
         let lookup = |name: &str| env.get(name);
-        let options =
-            Options::resolve(wire.into(), &lookup).map_err(|e| json(&WireError::from(e)))?;
-        Ok(Self {
-            driver: Rc::new(RefCell::new(Driver::new(options))),
-        })
+        match Options::resolve(raw.clone(), &lookup) {
+            Ok(options) => Ok(Self {
+                provider: options.provider.id(),
+                driver: Some(Rc::new(RefCell::new(Driver::new(options)))),
+                pending: None,
+            }),
+            Err(error) if error.is_missing_credentials() => {
+                let name = raw.provider().unwrap_or_default();
+                let provider = crate::provider::find(name)
+                    .map_err(|e| json(&WireError::from(e)))?
+                    .id;
+                Ok(Self {
+                    provider,
+                    driver: None,
+                    pending: Some((raw, error)),
+                })
+            }
+            Err(error) => Err(json(&WireError::from(error))),
+        }
     }
 
     /// The provider id.
     #[wasm_bindgen(getter)]
     pub fn provider(&self) -> String {
-        self.driver.borrow().options().provider.id().into()
+        self.provider.into()
     }
 
-    /// What to do at `now` (ms since the epoch), for a caller off the hot path, as JSON.
+    /// The debug lines of the client's creation, as a JSON array (a permanent credential says
+    /// so; the native driver logs the same line).
+    #[wasm_bindgen(js_name = startLog)]
+    pub fn start_log(&self) -> String {
+        let lines = self
+            .driver
+            .as_ref()
+            .map(|driver| driver.borrow().start_log())
+            .unwrap_or_default();
+        json(&lines)
+    }
+
+    /// Whether the credentials are still to be found (see `resolve`).
+    #[wasm_bindgen(getter)]
+    pub fn pending(&self) -> bool {
+        self.driver.is_none()
+    }
+
+    /// Look for the missing credentials again in `env` (at first use). Returns the error that
+    /// still stands as JSON (`INVALID_OPTIONS` naming the options and variables), or nothing
+    /// once the client is ready.
+    pub fn resolve(&mut self, env: &Env) -> Option<String> {
+        let (raw, error) = self.pending.as_mut()?;
+        let lookup = |name: &str| env.get(name);
+        match Options::resolve(raw.clone(), &lookup) {
+            Ok(options) => {
+                self.driver = Some(Rc::new(RefCell::new(Driver::new(options))));
+                self.pending = None;
+                None
+            }
+            Err(e) => {
+                *error = e.clone();
+                Some(json(&WireError::from(e)))
+            }
+        }
+    }
+
+    /// The ready driver, or the error that stands (missing credentials).
+    fn ready(&self) -> Result<&Rc<RefCell<Driver>>, Error> {
+        match (&self.driver, &self.pending) {
+            (Some(driver), _) => Ok(driver),
+            (None, Some((_, error))) => Err(error.clone()),
+            (None, None) => Err(Error::closed(self.provider)),
+        }
+    }
+
+    /// What to do at `now` (ms since the epoch), for a caller off the hot path, as JSON. A pending
+    /// client always needs an exchange.
     pub fn plan(&self, now: f64) -> String {
-        let (action, until, error) = match self.driver.borrow().plan(ms(now)) {
-            Plan::Serve { until_ms } => (0, until_ms, None),
-            Plan::Refresh { until_ms } => (1, until_ms, None),
-            Plan::Exchange => (2, 0, None),
-            Plan::Reject(error) => (3, 0, Some(error.into())),
+        let plan = match &self.driver {
+            Some(driver) => driver.borrow().plan(ms(now)),
+            None => Plan::Exchange,
+        };
+        let (action, until, error) = match plan {
+            Plan::Serve { until_ms } => (0, wire_ms(until_ms), None),
+            Plan::Refresh { until_ms } => (1, wire_ms(until_ms), None),
+            Plan::Exchange => (2, Some(0), None),
+            Plan::Reject(error) => (3, Some(0), Some(error.into())),
         };
         json(&WirePlan {
             action,
             until,
             error,
         })
+    }
+
+    /// The session the core holds now, as an outcome (JSON), or nothing: from construction on,
+    /// a permanent credential (Vendy's scheme `'basic'`).
+    pub fn current(&self) -> Option<String> {
+        let current = self.driver.as_ref()?.borrow().current()?;
+        Some(json(&outcome(Ok(current))))
+    }
+
+    /// Take a kept session (JSON `{ token, expiresAt, metadata }`) as the current one at `now`,
+    /// checked like a vendor's answer; the outcome (JSON) has `INVALID_OPTIONS` when it cannot
+    /// be used.
+    pub fn adopt(&self, seed: &str, now: f64) -> String {
+        let result = self.ready().and_then(|driver| {
+            let seed: WireSeed = serde_json::from_str(seed).map_err(|e| {
+                Error::invalid_options(format!("initialSession could not be read: {e}"))
+            })?;
+            let mut metadata = SessionMetadata::default();
+            for field in seed.metadata {
+                let value = match field.value {
+                    WireFieldValue::Text(text) => FieldValue::Text(text),
+                    WireFieldValue::List(items) => FieldValue::List(items),
+                };
+                metadata.insert(field.name, value);
+            }
+            let expires_at = if seed.expires_at.is_finite() && seed.expires_at > 0.0 {
+                seed.expires_at as u64
+            } else {
+                0
+            };
+            driver
+                .borrow_mut()
+                .adopt(seed.token.into(), expires_at, metadata, ms(now))
+        });
+        json(&outcome(result))
     }
 
     /// Start an exchange at `now`; `background`: one attempt per endpoint.
@@ -330,31 +443,51 @@ impl WasmClient {
         } else {
             Mode::Foreground
         };
+        let driver = match self.ready() {
+            Ok(driver) => driver,
+            Err(error) => {
+                return WasmRun {
+                    driver: None,
+                    run: None,
+                    first: Some(step_json(Next::Done(Err(error)), Vec::new())),
+                }
+            }
+        };
         let mut log = Vec::new();
-        let (run, next) = self.driver.borrow_mut().begin(mode, ms(now), &mut log);
+        let (run, next) = driver.borrow_mut().begin(mode, ms(now), &mut log);
         WasmRun {
-            driver: Rc::clone(&self.driver),
-            run,
+            driver: Some(Rc::clone(driver)),
+            run: Some(run),
             first: Some(step_json(next, log)),
         }
     }
 
-    /// Forget the current session and end a refusal cool-down.
-    pub fn invalidate(&self) {
-        self.driver.borrow_mut().invalidate();
+    /// Forget the current session and end a refusal cool-down. Returns whether it was dropped:
+    /// `false` for a permanent credential, which no exchange could replace.
+    pub fn invalidate(&self) -> bool {
+        self.driver
+            .as_ref()
+            .is_none_or(|driver| driver.borrow_mut().invalidate())
     }
 
     /// Refuse new exchanges; runs in flight end with `CLOSED`.
-    pub fn close(&self) {
-        self.driver.borrow_mut().close();
+    pub fn close(&mut self) {
+        match &self.driver {
+            Some(driver) => driver.borrow_mut().close(),
+            None => {
+                if let Some((_, error)) = self.pending.as_mut() {
+                    *error = Error::closed(self.provider);
+                }
+            }
+        }
     }
 }
 
 /// One exchange in flight, stepped by JS: every method returns the next step as JSON.
 #[wasm_bindgen]
 pub struct WasmRun {
-    driver: Rc<RefCell<Driver>>,
-    run: Run,
+    driver: Option<Rc<RefCell<Driver>>>,
+    run: Option<Run>,
     first: Option<String>,
 }
 
@@ -365,13 +498,25 @@ impl WasmRun {
         self.first.take().unwrap_or_default()
     }
 
+    /// The driver and the run, or (a run that never started) its end.
+    fn parts(&mut self) -> Result<(&Rc<RefCell<Driver>>, &mut Run), String> {
+        match (&self.driver, &mut self.run) {
+            (Some(driver), Some(run)) => Ok((driver, run)),
+            _ => Err(step_json(
+                Next::Done(Err(Error::invalid_options("the exchange never started"))),
+                Vec::new(),
+            )),
+        }
+    }
+
     /// After `waitMs`: the request to send at `now`.
     pub fn resume(&mut self, now: f64) -> String {
+        let (driver, run) = match self.parts() {
+            Ok(parts) => parts,
+            Err(done) => return done,
+        };
         let mut log = Vec::new();
-        let next = self
-            .driver
-            .borrow_mut()
-            .resume(&mut self.run, ms(now), &mut log);
+        let next = driver.borrow_mut().resume(run, ms(now), &mut log);
         step_json(next, log)
     }
 
@@ -388,6 +533,10 @@ impl WasmRun {
         elapsed: f64,
         jitter: f64,
     ) -> String {
+        let (driver, run) = match self.parts() {
+            Ok(parts) => parts,
+            Err(done) => return done,
+        };
         let headers: Vec<(String, String)> = serde_json::from_str(headers).unwrap_or_default();
         let response = crate::HttpResponse {
             status,
@@ -395,8 +544,8 @@ impl WasmRun {
             body: body.to_vec(),
         };
         let mut log = Vec::new();
-        let next = self.driver.borrow_mut().answered(
-            &mut self.run,
+        let next = driver.borrow_mut().answered(
+            run,
             response,
             complete,
             ms(sent_at),
@@ -408,7 +557,8 @@ impl WasmRun {
     }
 
     /// No answer: `kind` 0 timed out, 1 could not connect, 2 untrusted certificate, 3 other
-    /// network failure, 4 aborted by `close()`; `detail` is the runtime's description.
+    /// network failure, 4 aborted by `close()`, 5 the server refused HTTP/1.1 (ALPN); `detail` is
+    /// the runtime's description.
     pub fn failed(
         &mut self,
         kind: u8,
@@ -417,16 +567,21 @@ impl WasmRun {
         elapsed: f64,
         jitter: f64,
     ) -> String {
+        let (driver, run) = match self.parts() {
+            Ok(parts) => parts,
+            Err(done) => return done,
+        };
         let failure = match kind {
             0 => Failure::Transport(TransportFailure::Timeout),
             1 => Failure::Transport(TransportFailure::Connect),
             2 => Failure::Transport(TransportFailure::Untrusted),
             4 => Failure::Aborted,
+            5 => Failure::Transport(TransportFailure::NoHttp1),
             _ => Failure::Transport(TransportFailure::Other),
         };
         let mut log = Vec::new();
-        let next = self.driver.borrow_mut().failed(
-            &mut self.run,
+        let next = driver.borrow_mut().failed(
+            run,
             failure,
             detail,
             ms(sent_at),

@@ -7,8 +7,9 @@
 
 use crate::{
     body_too_large, host_of, trace, Error, Exchange, HttpRequest, HttpResponse, Lifecycle, Mode,
-    Options, Plan, Session, Step, Times, Timing, TransportFailure, MAX_BODY_BYTES,
+    Options, Plan, Session, SessionMetadata, Step, Times, Timing, TransportFailure, MAX_BODY_BYTES,
 };
+use secrecy::SecretString;
 
 /// One client's state: options (with the credentials), the lifecycle, and whether it is closed.
 #[derive(Debug)]
@@ -59,7 +60,7 @@ pub enum Failure {
 
 impl Driver {
     pub fn new(options: Options) -> Self {
-        let lifecycle = Lifecycle::new(options.refresh_window_ms);
+        let lifecycle = options.new_lifecycle();
         Self {
             options,
             lifecycle,
@@ -67,8 +68,13 @@ impl Driver {
         }
     }
 
-    pub fn options(&self) -> &Options {
-        &self.options
+    /// The debug lines of its creation (a permanent credential says so).
+    pub fn start_log(&self) -> Vec<String> {
+        self.lifecycle
+            .permanent_session()
+            .map(|(session, _)| trace::permanent(session.provider))
+            .into_iter()
+            .collect()
     }
 
     fn id(&self) -> &'static str {
@@ -80,9 +86,42 @@ impl Driver {
         self.lifecycle.plan(now_ms)
     }
 
-    /// Drop the current session and end a refusal cool-down.
-    pub fn invalidate(&mut self) {
-        self.lifecycle.invalidate();
+    /// The session the lifecycle holds now, if any (from the start: a permanent credential).
+    pub fn current(&self) -> Option<(Session, Times)> {
+        self.lifecycle.current().map(|(s, t)| (s.clone(), *t))
+    }
+
+    /// A permanent credential's session, if this client serves one.
+    fn permanent(&self) -> Option<(Session, Times)> {
+        self.lifecycle
+            .permanent_session()
+            .map(|(s, t)| (s.clone(), *t))
+    }
+
+    /// Take a session the application kept (`initialSession`) as the current one, checked like a
+    /// vendor's answer (as the native driver does). A permanent credential stays.
+    pub fn adopt(
+        &mut self,
+        token: SecretString,
+        expires_at_ms: u64,
+        metadata: SessionMetadata,
+        now_ms: u64,
+    ) -> Result<(Session, Times), Error> {
+        if let Some(permanent) = self.permanent() {
+            return Ok(permanent);
+        }
+        let session =
+            self.options
+                .provider
+                .seeded_session(token, expires_at_ms, metadata, now_ms)?;
+        let times = self.lifecycle.succeeded(session.clone(), now_ms);
+        Ok((session, times))
+    }
+
+    /// Drop the current session and end a refusal cool-down. Returns whether a session was
+    /// dropped (a permanent credential is kept).
+    pub fn invalidate(&mut self) -> bool {
+        self.lifecycle.invalidate()
     }
 
     /// Refuse new exchanges; runs in flight end with `CLOSED` at their next step.
@@ -108,6 +147,11 @@ impl Driver {
         if self.closed {
             run.done = true;
             return (run, Next::Done(Err(Error::closed(self.id()))));
+        }
+        if let Some(permanent) = self.permanent() {
+            // Nothing to exchange: the credential is the header.
+            run.done = true;
+            return (run, Next::Done(Ok(permanent)));
         }
         run.pending = Some(run.exchange.start(&*self.options.provider));
         let next = self.resume(&mut run, now_ms, log);
@@ -285,14 +329,12 @@ mod tests {
     const NOW: u64 = 1_700_000_000_000;
 
     fn driver(max_retries: f64) -> Driver {
-        let raw = RawOptions {
-            provider: Some("puppetvendors".into()),
-            api_key: Some("vk_test_abc".into()),
-            max_retries: Some(max_retries),
-            timeout_ms: Some(1_000.0),
-            exchange_timeout_ms: Some(2_500.0),
-            ..Default::default()
-        };
+        let raw = RawOptions::new()
+            .with("provider", "puppetvendors")
+            .with("apiKey", "vk_test_abc")
+            .with("maxRetries", max_retries)
+            .with("timeoutMs", 1_000.0)
+            .with("exchangeTimeoutMs", 2_500.0);
         Driver::new(Options::resolve(raw, &|_| None).unwrap())
     }
 

@@ -1,0 +1,202 @@
+'use strict'
+// The esbuild routes of README "Bundlers and frameworks", each built with esbuild's API exactly as
+// the README's command line would, then run from a folder that holds only the build output (as
+// a Lambda zip or a Docker layer would) and used for a real exchange against the mock:
+//   node CJS + --loader:.node=copy, CJS + --loader:.node=file, ESM + copy + createRequire banner,
+//   --external:vendor-auth (CJS and ESM); and the routes that cannot work fail with a message
+//   naming the cause and the fix: no loader at all (esbuild's build error), an ESM bundle without
+//   `require` (UNSUPPORTED_PLATFORM naming the "Dynamic require"), and a browser bundle (a
+//   'use client' import: builds, and evaluating it throws SERVER_ONLY).
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+
+const esbuild = require('esbuild')
+const { startMockVendor } = require('../testing')
+const { ROOT, runNode, lastJsonLine } = require('./helpers/util')
+
+const CJS_APP = `'use strict'
+const { authenticate, createClient } = require('vendor-auth')
+async function main() {
+  const options = { provider: 'puppetvendors', apiKey: 'vk_test_mockkey', baseUrl: process.env.MOCK_BASE_URL, caCert: process.env.MOCK_CA }
+  const session = await authenticate(options)
+  const client = createClient(options)
+  const header = await client.authHeader()
+  client.close()
+  console.log(JSON.stringify({ provider: session.provider, header: Object.keys(header) }))
+}
+main().catch((error) => { console.log(JSON.stringify({ code: error.code, message: error.message })); process.exitCode = 1 })
+`
+
+// A dynamic import, so that a failure to load is caught and reported like the CommonJS app's.
+const ESM_APP = `const options = { provider: 'vendy', accessKey: 'vendy-test-access-key', secretKey: 'vendy-test-secret-key', baseUrl: process.env.MOCK_BASE_URL, caCert: process.env.MOCK_CA }
+try {
+  const { authenticate } = await import('vendor-auth')
+  const session = await authenticate(options)
+  console.log(JSON.stringify({ provider: session.provider, header: [session.headerName] }))
+} catch (error) {
+  console.log(JSON.stringify({ code: error.code, message: error.message }))
+  process.exitCode = 1
+}
+`
+
+const CREATE_REQUIRE = "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);"
+
+let mock
+let project
+
+test.before(async () => {
+  mock = await startMockVendor()
+  // A user's project: its source and node_modules/vendor-auth (this package).
+  project = fs.mkdtempSync(path.join(os.tmpdir(), 'vendor-auth-bundlers-'))
+  fs.mkdirSync(path.join(project, 'node_modules'))
+  fs.symlinkSync(ROOT, path.join(project, 'node_modules', 'vendor-auth'), 'dir')
+  fs.writeFileSync(path.join(project, 'app.cjs'), CJS_APP)
+  fs.writeFileSync(path.join(project, 'sloppy.cjs'), CJS_APP.replace("'use strict'\n", ''))
+  fs.writeFileSync(path.join(project, 'app.mjs'), ESM_APP)
+  fs.writeFileSync(
+    path.join(project, 'client.mjs'),
+    "import { createClient } from 'vendor-auth'\nexport default createClient\n",
+  )
+})
+
+test.after(async () => {
+  await mock.close()
+  if (project) fs.rmSync(project, { recursive: true, force: true })
+})
+
+/** esbuild `entry` with `options`; returns `{ outdir, warnings }`, or `{ errors }` when the build fails. */
+async function bundle(entry, options) {
+  const outdir = fs.mkdtempSync(path.join(project, 'out-'))
+  try {
+    const result = await esbuild.build({
+      entryPoints: [path.join(project, entry)],
+      bundle: true,
+      outdir,
+      absWorkingDir: project,
+      logLevel: 'silent',
+      ...options,
+    })
+    return { outdir, warnings: result.warnings }
+  } catch (error) {
+    return { errors: error.errors }
+  }
+}
+
+/** Copy the build output alone to a fresh folder (no node_modules) and run `file` there. */
+async function deployAndRun(outdir, file, { keepModules = false } = {}) {
+  const deployed = keepModules ? outdir : fs.mkdtempSync(path.join(os.tmpdir(), 'vendor-auth-deployed-'))
+  if (!keepModules) fs.cpSync(outdir, deployed, { recursive: true })
+  try {
+    const result = await runNode([path.join(deployed, file)], {
+      cwd: deployed,
+      env: { MOCK_BASE_URL: mock.baseUrl, MOCK_CA: mock.caCert, NODE_OPTIONS: '' },
+    })
+    return { ...result, files: fs.readdirSync(deployed).sort() }
+  } finally {
+    if (!keepModules) fs.rmSync(deployed, { recursive: true, force: true })
+  }
+}
+
+test('esbuild --bundle --platform=node without a .node loader fails at build time, naming the .node file', async () => {
+  const { errors } = await bundle('app.cjs', { platform: 'node' })
+  assert.ok(errors && errors.length > 0, 'the build should fail')
+  const text = errors.map((e) => e.text).join('\n')
+  assert.match(text, /No loader is configured for "\.node" files/)
+  assert.match(errors.map((e) => e.location && e.location.file).join(' '), /binding\.js/)
+})
+
+test('node CJS + --loader:.node=copy: the bundle and the copied addon run alone', async () => {
+  const { outdir, warnings } = await bundle('app.cjs', { platform: 'node', loader: { '.node': 'copy' } })
+  assert.deepEqual(warnings, [])
+  const before = mock.count('pv.authenticate')
+  const run = await deployAndRun(outdir, 'app.js')
+  assert.equal(run.code, 0, run.stdout + run.stderr)
+  assert.deepEqual(lastJsonLine(run.stdout), { provider: 'puppetvendors', header: ['x-access-token'] })
+  assert.ok(
+    run.files.some((f) => /^vendor-auth\..+\.node$/.test(f)),
+    run.files.join(', '),
+  )
+  assert.equal(mock.count('pv.authenticate') - before, 2, 'authenticate() and the client: one exchange each')
+})
+
+test('node CJS + --loader:.node=file: the emitted addon is loaded from its path (was: TypeError knownOptions)', async () => {
+  // A 'use strict' entry makes the whole bundle strict, and binding.js then throws on the path
+  // string instead of returning it: both are handled.
+  for (const entry of ['app.cjs', 'sloppy.cjs']) {
+    const { outdir } = await bundle(entry, { platform: 'node', loader: { '.node': 'file' } })
+    const file = entry.replace('.cjs', '.js')
+    const run = await deployAndRun(outdir, file)
+    assert.equal(run.code, 0, `${entry}: ${run.stdout}${run.stderr}`)
+    assert.deepEqual(lastJsonLine(run.stdout), { provider: 'puppetvendors', header: ['x-access-token'] })
+  }
+})
+
+test('ESM + copy without a require: UNSUPPORTED_PLATFORM names the dynamic require and both fixes', async () => {
+  const { outdir } = await bundle('app.mjs', {
+    platform: 'node',
+    format: 'esm',
+    outExtension: { '.js': '.mjs' },
+    loader: { '.node': 'copy' },
+  })
+  const run = await deployAndRun(outdir, 'app.mjs')
+  assert.equal(run.code, 1, run.stdout + run.stderr)
+  const { code, message } = lastJsonLine(run.stdout)
+  assert.equal(code, 'UNSUPPORTED_PLATFORM')
+  assert.match(message, /bundled into an ES module that has no `require`/)
+  assert.match(message, /Dynamic require of "fs" is not supported/)
+  assert.match(message, /--external:vendor-auth/)
+  assert.match(message, /createRequire\(import\.meta\.url\)/)
+  assert.doesNotMatch(message, /reinstall|--omit=optional/, 'not the missing-package advice')
+})
+
+test('ESM + copy + the createRequire banner: runs alone', async () => {
+  const { outdir } = await bundle('app.mjs', {
+    platform: 'node',
+    format: 'esm',
+    outExtension: { '.js': '.mjs' },
+    loader: { '.node': 'copy' },
+    banner: { js: CREATE_REQUIRE },
+  })
+  const run = await deployAndRun(outdir, 'app.mjs')
+  assert.equal(run.code, 0, run.stdout + run.stderr)
+  assert.deepEqual(lastJsonLine(run.stdout), { provider: 'vendy', header: ['Authorization'] })
+})
+
+test('--external:vendor-auth (CJS and ESM): the bundle loads vendor-auth from node_modules', async () => {
+  for (const [entry, format, file] of [
+    ['app.cjs', 'cjs', 'app.js'],
+    ['app.mjs', 'esm', 'app.mjs'],
+  ]) {
+    const { outdir } = await bundle(entry, {
+      platform: 'node',
+      format,
+      outExtension: format === 'esm' ? { '.js': '.mjs' } : undefined,
+      external: ['vendor-auth'],
+    })
+    const bundled = fs.readFileSync(path.join(outdir, file), 'utf8')
+    assert.ok(!bundled.includes('knownOptions'), 'nothing of vendor-auth is in the bundle')
+    // Run where the project's node_modules is reachable (the output folder is inside it).
+    const run = await deployAndRun(outdir, file, { keepModules: true })
+    assert.equal(run.code, 0, `${format}: ${run.stdout}${run.stderr}`)
+    assert.ok(lastJsonLine(run.stdout).provider, run.stdout)
+  }
+})
+
+test("a browser bundle ('use client' import) builds, and evaluating it throws SERVER_ONLY", async () => {
+  const { outdir, warnings, errors } = await bundle('client.mjs', { platform: 'browser', format: 'esm' })
+  assert.equal(errors, undefined)
+  assert.deepEqual(
+    warnings.map((w) => w.text),
+    [],
+    'no "export not found" / "will always be undefined" warning',
+  )
+  const code = fs.readFileSync(path.join(outdir, 'client.js'), 'utf8')
+  assert.ok(!code.includes('knownOptions') && !code.includes('binding.js'), 'nothing native is bundled')
+  const run = await deployAndRun(outdir, 'client.js')
+  assert.notEqual(run.code, 0)
+  assert.match(run.stderr, /VendorAuthError: vendor-auth is server-only/)
+})

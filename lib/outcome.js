@@ -1,0 +1,63 @@
+'use strict'
+// What lib/client.js, lib/api.js and lib/store.js do with any driver (the native binding or the
+// wasm build): run one exchange, read an outcome or plan by own properties only, and find
+// credentials that were missing at construction. No Node built-ins here (the edge entries bundle
+// this file).
+
+/**
+ * One exchange on `driver`: resolves to its outcome `{ session, freshUntil, error }` (never
+ * rejects). `background`: a single attempt per endpoint, and nothing that keeps the process alive
+ * while it runs.
+ */
+async function exchange(driver, background) {
+  const missing = ready(driver)
+  if (missing !== undefined) return missing
+  const outcome = background
+    ? await new Promise((resolve) => driver.exchangeInBackground(resolve))
+    : await driver.exchange()
+  return ownOutcome(outcome)
+}
+
+/**
+ * The fields of a driver's outcome or plan, read as own properties only: an absent one must never
+ * be read through a polluted Object.prototype.
+ */
+function ownOutcome(outcome) {
+  const own = (key) => (Object.hasOwn(outcome, key) ? outcome[key] : undefined)
+  return {
+    session: own('session'),
+    freshUntil: own('freshUntil'),
+    error: own('error'),
+    action: own('action'),
+    until: own('until'),
+  }
+}
+
+/**
+ * A client created without credentials (a build without secrets) looks for them again at first
+ * use; the outcome `{ error }` (INVALID_OPTIONS naming the variables) while they are still missing.
+ */
+function ready(driver) {
+  if (!driver.pending) return undefined
+  const error = driver.resolve(envSnapshot())
+  return error ? ownOutcome({ error }) : undefined
+}
+
+/**
+ * The environment credential defaults are read from: the own entries of `process.env` (where the
+ * runtime has one), copied into a null-prototype object, so that an inherited
+ * `Object.prototype.PUPPETVENDORS_API_KEY` can never count as a credential.
+ */
+function envSnapshot() {
+  const snapshot = Object.create(null)
+  const proc = globalThis.process
+  const env = proc && typeof proc.env === 'object' && proc.env !== null ? proc.env : undefined
+  if (env === undefined) return snapshot
+  for (const name of Object.keys(env)) {
+    const value = env[name]
+    if (typeof value === 'string') snapshot[name] = value
+  }
+  return snapshot
+}
+
+module.exports = { exchange, ownOutcome, ready, envSnapshot }
