@@ -271,15 +271,7 @@ mod tests {
 
     #[test]
     fn refresh_falls_back_to_authenticate_on_401_and_keeps_metadata() {
-        let o = pv();
-        let Step::Done(first) = Exchange::new(Mode::Foreground, o.retry, None, FAR).on_outcome(
-            &*o.provider,
-            Ok(ok_body("tok-1")),
-            &Timing::at(NOW),
-            0.0,
-        ) else {
-            panic!()
-        };
+        let (o, first) = pv_session();
         let mut ex = Exchange::new(Mode::Foreground, o.retry, Some(first.clone()), FAR);
         let req = ex.start(&*o.provider);
         assert_eq!(req.url.path(), "/v2/refresh-token");
@@ -455,15 +447,7 @@ mod tests {
 
     #[test]
     fn a_transient_refresh_failure_retries_the_refresh() {
-        let o = pv();
-        let Step::Done(first) = Exchange::new(Mode::Foreground, o.retry, None, FAR).on_outcome(
-            &*o.provider,
-            Ok(ok_body("tok-1")),
-            &Timing::at(NOW),
-            0.0,
-        ) else {
-            panic!()
-        };
+        let (o, first) = pv_session();
         let mut ex = Exchange::new(Mode::Foreground, o.retry, Some(first.clone()), FAR);
         ex.start(&*o.provider);
         let step = ex.on_outcome(
