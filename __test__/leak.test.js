@@ -9,10 +9,9 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { spawn } = require('node:child_process')
 
 const { SECRETS } = require('./helpers')
-const { JWT_PATTERN, mask, childEnv } = require('./helpers/faults')
+const { JWT_PATTERN, mask, runTestFiles } = require('./helpers/faults')
 
 // wasm.test.js re-runs suites against the wasm build with the same checks on their output.
 const SELF = new Set(['leak.test.js', 'soak.test.js', 'wasm.test.js'])
@@ -31,21 +30,10 @@ function suiteFiles() {
 }
 
 function runSuite(files) {
-  return new Promise((resolve) => {
-    const args = ['--test', '--test-reporter=tap', '--test-concurrency=1', ...files]
-    const child = spawn(process.execPath, args, {
-      cwd: path.join(__dirname, '..'),
-      env: childEnv({ DEBUG: 'vendor-auth', FORCE_COLOR: undefined, NO_COLOR: '1' }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    const chunks = []
-    child.stdout.on('data', (chunk) => chunks.push(chunk))
-    child.stderr.on('data', (chunk) => chunks.push(chunk))
-    const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS - 10_000)
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      resolve({ code, signal, output: Buffer.concat(chunks).toString('utf8') })
-    })
+  return runTestFiles(files, {
+    args: ['--test-concurrency=1'],
+    extraEnv: { DEBUG: 'vendor-auth', FORCE_COLOR: undefined, NO_COLOR: '1' },
+    killAfterMs: TIMEOUT_MS - 10_000,
   })
 }
 

@@ -17,10 +17,9 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('node:path')
-const { spawn } = require('node:child_process')
 
 const { SECRETS } = require('./helpers')
-const { JWT_PATTERN, mask } = require('./helpers/faults')
+const { JWT_PATTERN, mask, runTestFiles } = require('./helpers/faults')
 
 const SUITES = [
   'authenticate.test.js',
@@ -35,23 +34,9 @@ const SUITES = [
 const TIMEOUT_MS = 240_000
 
 function runSuite(file) {
-  return new Promise((resolve) => {
-    const env = { ...process.env, VENDOR_AUTH_FORCE_WASM: '1', DEBUG: 'vendor-auth', NO_COLOR: '1' }
-    delete env.NODE_TEST_CONTEXT
-    delete env.FORCE_COLOR
-    const child = spawn(process.execPath, ['--test', '--test-reporter=tap', path.join(__dirname, file)], {
-      cwd: path.join(__dirname, '..'),
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    const chunks = []
-    child.stdout.on('data', (chunk) => chunks.push(chunk))
-    child.stderr.on('data', (chunk) => chunks.push(chunk))
-    const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS - 10_000)
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      resolve({ code, signal, output: Buffer.concat(chunks).toString('utf8') })
-    })
+  return runTestFiles([path.join(__dirname, file)], {
+    extraEnv: { VENDOR_AUTH_FORCE_WASM: '1', DEBUG: 'vendor-auth', FORCE_COLOR: undefined, NO_COLOR: '1' },
+    killAfterMs: TIMEOUT_MS - 10_000,
   })
 }
 

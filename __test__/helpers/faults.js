@@ -111,7 +111,32 @@ function childEnv(extra = {}) {
   return env
 }
 
+/**
+ * Runs `node --test` on `files` in a child (TAP reporter, `extraEnv` over `childEnv()`), killing
+ * it after `killAfterMs`; resolves to `{ code, signal, output }` with stdout and stderr together.
+ */
+function runTestFiles(files, { extraEnv = {}, args = [], killAfterMs }) {
+  const { spawn } = require('node:child_process')
+  const path = require('node:path')
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--test', '--test-reporter=tap', ...args, ...files], {
+      cwd: path.join(__dirname, '..', '..'),
+      env: childEnv(extraEnv),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    const chunks = []
+    child.stdout.on('data', (chunk) => chunks.push(chunk))
+    child.stderr.on('data', (chunk) => chunks.push(chunk))
+    const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, output: Buffer.concat(chunks).toString('utf8') })
+    })
+  })
+}
+
 module.exports = {
+  runTestFiles,
   JWT_PATTERN,
   FAKE_TOKEN,
   SECRET_VALUES,
