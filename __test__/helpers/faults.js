@@ -112,6 +112,31 @@ function childEnv(extra = {}) {
 }
 
 /**
+ * Lines of a test run's `output` that hold a 16-character piece of a known credential or a
+ * JWT-shaped string, each with its line number and the last test named before it (masked, so
+ * the report does not print what leaked). Empty when the output is clean.
+ */
+function findLeaks(output) {
+  const found = []
+  let where = '(before any test)'
+  output.split('\n').forEach((line, i) => {
+    const subtest = /^\s*# Subtest: (.*)$/.exec(line)
+    if (subtest) where = subtest[1]
+    const at = `line ${i + 1} (last test named before it: "${where}")`
+    for (const [name, secret] of Object.entries(SECRETS)) {
+      for (let k = 0; k + 16 <= secret.length; k++) {
+        if (line.includes(secret.slice(k, k + 16))) {
+          found.push(`${at}: SECRETS.${name}: ${mask(line)}`)
+          break
+        }
+      }
+    }
+    if (JWT_PATTERN.test(line)) found.push(`${at}: a JWT: ${mask(line)}`)
+  })
+  return found
+}
+
+/**
  * Runs `node --test` on `files` in a child (TAP reporter, `extraEnv` over `childEnv()`), killing
  * it after `killAfterMs`; resolves to `{ code, signal, output }` with stdout and stderr together.
  */
@@ -137,6 +162,7 @@ function runTestFiles(files, { extraEnv = {}, args = [], killAfterMs }) {
 
 module.exports = {
   runTestFiles,
+  findLeaks,
   JWT_PATTERN,
   FAKE_TOKEN,
   SECRET_VALUES,
