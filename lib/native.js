@@ -5,7 +5,7 @@
 
 const { VendorAuthError } = require('./errors')
 const { prepareOptions, nativeTypes } = require('./options')
-const { envSnapshot } = require('./outcome')
+const { envSnapshot, declareEnvNames } = require('./outcome')
 
 const OUR_CODES = new Set(['INVALID_OPTIONS', 'INSECURE_URL'])
 
@@ -13,6 +13,7 @@ const OUR_CODES = new Set(['INVALID_OPTIONS', 'INSECURE_URL'])
 function nativeDriverFactory(binding) {
   const schema = binding.optionSchema()
   const types = nativeTypes(schema.options)
+  declareEnvNames(schema.options)
   const fields = fieldsByProvider(schema)
   return (options) => createNative(binding, types, fields, options)
 }

@@ -9,7 +9,7 @@
 
 const { VendorAuthError, fromNative } = require('../errors')
 const { prepareOptions, nativeTypes } = require('../options')
-const { envSnapshot } = require('../outcome')
+const { envSnapshot, declareEnvNames } = require('../outcome')
 const { ABORTED, OTHER } = require('./failure')
 
 const OUR_CODES = new Set(['INVALID_OPTIONS', 'INSECURE_URL'])
@@ -35,6 +35,7 @@ function wasmDriverFactory(glue, { transport, note }) {
   // The one option schema, from the core (the same as the native binding's optionSchema()).
   const schema = JSON.parse(glue.optionSchema())
   const types = nativeTypes(schema.options)
+  declareEnvNames(schema.options)
   const fieldsOf = new Map(schema.providers.map((spec) => [spec.id, spec.fields]))
   const sessionFields = (provider) => fieldsOf.get(provider) || []
   const maxBody = glue.maxBodyBytes()
