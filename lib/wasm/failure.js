@@ -1,14 +1,17 @@
 'use strict'
 // How a transport reports a request that got no answer: `{ failure, detail }`, with `failure` one
 // of the kinds the core knows (src/wasm/binding.rs `WasmRun::failed`), classified from the error's
-// code where the runtime gives one (Node, Bun: `code`, also on `cause`), never from its text. A
-// runtime that gives no code (workerd) gets OTHER: a network failure, retried.
+// code where the runtime gives one (Node, Bun: `code`, also on `cause`), not from its text (but for
+// the one TLS alert Node gives no code of). A runtime that gives no code (workerd) gets OTHER: a
+// network failure, retried.
 
 const TIMEOUT = 0
 const CONNECT = 1
 const UNTRUSTED = 2
 const OTHER = 3
 const ABORTED = 4
+/** The server refused HTTP/1.1 when the protocol was negotiated (ALPN): it speaks only HTTP/2. */
+const NO_HTTP1 = 5
 
 const CONNECT_CODES = new Set([
   'ECONNREFUSED',
@@ -33,8 +36,12 @@ function classify(error) {
     if (code === undefined) continue
     if (CONNECT_CODES.has(code)) return { failure: CONNECT, detail }
     if (UNTRUSTED_CODE.test(code)) return { failure: UNTRUSTED, detail }
+    if (code === 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL') return { failure: NO_HTTP1, detail }
+    // Node reports the server's TLS alert on the socket as a bare EPROTO: the alert's number
+    // (120, no_application_protocol, RFC 7301) is only in OpenSSL's text.
+    if (code === 'EPROTO' && /\balert number 120\b/.test(message)) return { failure: NO_HTTP1, detail }
   }
   return { failure: OTHER, detail: detail || 'the request failed' }
 }
 
-module.exports = { TIMEOUT, CONNECT, UNTRUSTED, OTHER, ABORTED, classify }
+module.exports = { TIMEOUT, CONNECT, UNTRUSTED, OTHER, ABORTED, NO_HTTP1, classify }

@@ -43,7 +43,10 @@ function agentFor(caCert = '') {
     // secure context built once: an agent given `ca` itself re-serialises every root into its pool
     // key on each request (measured: +1 ms per request).
     const options = caCert === '' ? {} : { secureContext: tls.createSecureContext({ ca: [...defaultRoots(), caCert] }) }
-    agent = new https.Agent({ keepAlive: true, ...options })
+    // HTTP/1.1 is offered by name (ALPN), as the native transport offers it: a server that speaks
+    // only HTTP/2 then refuses the handshake (a permanent failure) rather than answering a
+    // protocol-less request with an HTTP/1 error page.
+    agent = new https.Agent({ keepAlive: true, ALPNProtocols: ['http/1.1'], ...options })
     if (pools.size >= MAX_POOLS) pools.delete(pools.keys().next().value)
     pools.set(caCert, agent)
   }
