@@ -22,14 +22,16 @@ const clock = typeof performance === 'object' && performance !== null ? () => pe
 /**
  * The driver factory over an initialised wasm-bindgen module (`glue`).
  * @param {object} glue the generated module's exports (`WasmClient`, `optionSchema`, `maxBodyBytes`, `answerHeaders`)
- * @param {{ transport: { send: Function, check?: Function }, note?: string }} how
- *   `transport.send(request, { caCert, background, closing, maxBody, answerHeaders })` resolves to
- *   an answer (with the `answerHeaders` the core reads, as [name, value] pairs) or a
- *   failure (see lib/wasm/failure.js), and ends early when `closing` (a `Closing`) fires; `transport.check(options)` may refuse options it cannot
- *   honour; `note` is logged once through the first logger there is (the Node fallback says why
- *   it runs). Unset credentials are read from the own entries of `process.env` where the runtime
- *   has one (lib/outcome.js), else options only. `tokenStore` is refused (not supported on the
- *   WebAssembly build yet).
+ * @param {{ transport: { open: Function, send: Function }, note?: string }} how
+ *   `transport.open(options)` reads what the transport needs for one client (its trust, its
+ *   proxies: `{ note? }` and more, or undefined) and may refuse options it cannot honour (a
+ *   VendorAuthError); `transport.send(request, { opened, background, closing, maxBody,
+ *   answerHeaders })` resolves to an answer (with the `answerHeaders` the core reads, as
+ *   [name, value] pairs) or a failure (see lib/wasm/failure.js), and ends early when `closing`
+ *   (a `Closing`) fires; `note` is logged once through the first logger there is (the Node
+ *   fallback says why it runs). Unset credentials are read from the own entries of `process.env`
+ *   where the runtime has one (lib/outcome.js), else options only. `tokenStore` is refused (not
+ *   supported on the WebAssembly build yet).
  */
 function wasmDriverFactory(glue, { transport, note }) {
   // The one option schema, from the core (the same as the native binding's optionSchema()).
@@ -49,7 +51,8 @@ function wasmDriverFactory(glue, { transport, note }) {
         'tokenStore is not supported on the WebAssembly build yet (edge runtimes, and the Node fallback where no native binary loads); each client exchanges on its own',
       )
     }
-    if (transport.check) transport.check(prepared.native)
+    // What the transport reads for this client (its trust, its proxies), as the native build reads it.
+    const opened = transport.open(prepared.native)
     let client
     try {
       client = new glue.WasmClient(wireOptions(prepared.native), envSnapshot())
@@ -61,7 +64,8 @@ function wasmDriverFactory(glue, { transport, note }) {
       log(pendingNote)
       pendingNote = undefined
     }
-    const driver = new WasmDriver(client, transport, log, { caCert: prepared.native.caCert, maxBody, answerHeaders })
+    if (log !== undefined && opened !== undefined && opened.note !== undefined) log(`${client.provider} ${opened.note}`)
+    const driver = new WasmDriver(client, transport, log, { opened, maxBody, answerHeaders })
     if (log !== undefined) for (const line of JSON.parse(client.startLog())) log(line)
     const { signal, initialSession, tokenStore, storeTimeoutMs } = prepared
     return { driver, logger: log, signal, initialSession, tokenStore, storeTimeoutMs, sessionFields }
@@ -107,7 +111,7 @@ class WasmDriver {
   #client
   #transport
   #log
-  /** What every transport call gets besides the request: `{ caCert, maxBody, answerHeaders }`. */
+  /** What every transport call gets besides the request: `{ opened, maxBody, answerHeaders }`. */
   #sendOptions
   #provider
   /** What close() ends: every exchange in flight. */

@@ -10,7 +10,7 @@ const { TIMEOUT, ABORTED, classify } = require('./failure')
 const EMPTY = new Uint8Array(0)
 
 /** fetch cannot be given a CA per request: trust is the runtime's configuration. */
-function check(options) {
+function open(options) {
   if (options.caCert !== undefined) {
     throw new VendorAuthError(
       'INVALID_OPTIONS',
@@ -104,4 +104,4 @@ async function cancel(stream) {
   }
 }
 
-module.exports = { fetchTransport: { send, check } }
+module.exports = { fetchTransport: { open, send } }

@@ -6,14 +6,14 @@
 //   - a background refresh must not hold the event loop (as in the native build): an https
 //     request's socket can be unref'd, a fetch cannot;
 //   - one keep-alive pool per distinct trust (caCert, NODE_EXTRA_CA_CERTS, SSL_CERT_FILE /
-//     SSL_CERT_DIR) and proxy (HTTPS_PROXY, NO_PROXY…), as the native transport keeps; the
-//     environment is read when a request is sent (the driver gives no per-client state).
+//     SSL_CERT_DIR) and proxy (HTTPS_PROXY, NO_PROXY…), as the native transport keeps, with the
+//     environment read when a client is created (`open`), as the native build reads it.
 // Redirects are not followed (https never does), each attempt is bounded by `timeoutMs` from the
 // first byte sent to the last read, and no more than a little past the body cap is read.
 
 const { VendorAuthError } = require('../errors')
 const { TIMEOUT, CONNECT, UNTRUSTED, ABORTED, classify } = require('./failure')
-const { env, proxyFor, tunnel, TunnelError, CONNECT_TIMEOUT } = require('./proxy')
+const { env, proxySettings, proxyFor, tunnel, TunnelError, CONNECT_TIMEOUT } = require('./proxy')
 // (Both loaded by Node at start-up already.)
 const { isUtf8 } = require('node:buffer')
 const path = require('node:path')
@@ -65,14 +65,19 @@ function remember(map, key, value) {
   return value
 }
 
-/** A caCert that is not PEM is refused before any I/O, as the native build refuses it. */
-function check(options) {
-  if (options.caCert === undefined) return
+/**
+ * A client's trust and proxies, read when it is created as the native build reads them (a caCert
+ * that is not PEM is refused there, before any I/O): `{ trust, proxies, note }`, `note` saying why
+ * NODE_EXTRA_CA_CERTS added nothing, for the client's log.
+ */
+function open(options) {
+  const trust = trustNow(options.caCert)
   try {
-    contextFor(trustNow(options.caCert)) // builds (once per trust) the secure context that reads it
+    contextFor(trust) // builds (once per trust) the secure context that reads it
   } catch (error) {
     throw new VendorAuthError('INVALID_OPTIONS', `caCert could not be read as PEM certificates: ${error.message}`)
   }
+  return { trust, proxies: proxySettings(), note: trust.ignored }
 }
 
 /**
@@ -167,9 +172,8 @@ function systemRoots(certFile, certDir = '') {
 }
 
 /** The pool for a request to `url` now: its agent, its proxy, and what its trust ignored. */
-function routeFor(url, caCert) {
-  const trust = trustNow(caCert)
-  const proxy = proxyFor(url)
+function routeFor(url, { trust, proxies }) {
+  const proxy = proxyFor(url, proxies)
   const key = `${trust.key}\n${proxy === undefined ? '' : proxy.key}`
   let agent = pools.get(key)
   if (agent === undefined) {
@@ -200,7 +204,7 @@ function explain(error, { proxy, ignored }) {
   return result
 }
 
-function send(request, { caCert, background, closing, maxBody, answerHeaders }) {
+function send(request, { opened, background, closing, maxBody, answerHeaders }) {
   return new Promise((resolve) => {
     let settled = false
     let req
@@ -221,7 +225,7 @@ function send(request, { caCert, background, closing, maxBody, answerHeaders }) 
 
     let route
     try {
-      route = routeFor(request.url, caCert) // (loads node:https the first time)
+      route = routeFor(request.url, opened)
       req = https.request(request.url, {
         method: request.method,
         headers: Object.fromEntries(request.headers),
@@ -265,4 +269,4 @@ function send(request, { caCert, background, closing, maxBody, answerHeaders }) 
   })
 }
 
-module.exports = { httpsTransport: { send, check } }
+module.exports = { httpsTransport: { open, send } }

@@ -31,19 +31,26 @@ function firstSet(names) {
 }
 
 /**
- * The proxy `url` (a https: URL) goes through now, or undefined when it goes direct:
+ * The proxy settings of the environment now (read once per client, as the native build reads
+ * them), or undefined when there is no proxy: `{ proxy, noProxy }`, where `proxy` is
  * `{ key, name, origin, authorization, unsupported }`. `key` tells pools apart (it holds the
  * credentials: never shown); `unsupported` says why the fallback cannot use it.
  */
-function proxyFor(url) {
+function proxySettings() {
   if (env('REQUEST_METHOD') !== undefined) return undefined
   const [httpsName, httpsValue] = firstSet(['HTTPS_PROXY', 'https_proxy'])
   const [allName, allValue] = firstSet(['ALL_PROXY', 'all_proxy'])
   const proxy = parseProxy(httpsValue, httpsName) ?? parseProxy(allValue, allName)
   if (proxy === undefined) return undefined
+  return { proxy, noProxy: firstSet(['NO_PROXY', 'no_proxy'])[1] }
+}
+
+/** The proxy of `settings` (from `proxySettings`) for a request to `url`, unless NO_PROXY says not. */
+function proxyFor(url, settings) {
+  if (settings === undefined) return undefined
   net ??= require('node:net')
   const { hostname } = new URL(url)
-  return bypassed(hostname, firstSet(['NO_PROXY', 'no_proxy'])[1]) ? undefined : proxy
+  return bypassed(hostname, settings.noProxy) ? undefined : settings.proxy
 }
 
 /** A proxy variable's value as the native build reads it, or undefined when it names none. */
@@ -170,4 +177,4 @@ function tunnel(proxy, { host, port, timeoutMs }, done) {
   req.end()
 }
 
-module.exports = { env, proxyFor, tunnel, TunnelError, CONNECT_TIMEOUT }
+module.exports = { env, proxySettings, proxyFor, tunnel, TunnelError, CONNECT_TIMEOUT }
