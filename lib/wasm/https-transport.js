@@ -88,17 +88,40 @@ function open(options) {
  */
 function trustNow(caCert) {
   load()
-  const { pem, ignored } = extraCaCerts()
+  const { pem, reading, ignored } = extraCaCerts()
   const certFile = env('SSL_CERT_FILE')
   const certDir = env('SSL_CERT_DIR')
-  const key = JSON.stringify([caCert, pem, certFile, certDir])
+  const key = JSON.stringify([caCert, pem === undefined ? 0 : reading, certFile, certDir])
   return { key, caCert, pem, certFile, certDir, ignored }
 }
 
-/** NODE_EXTRA_CA_CERTS as the native build reads it (src/native/conventions.rs), with its words. */
+/** The last reading of NODE_EXTRA_CA_CERTS: the file's identity then, and what it gave. */
+let lastExtra
+let readings = 0
+
+/**
+ * NODE_EXTRA_CA_CERTS now: `{ pem, reading, ignored }`, `reading` numbering each reading (the
+ * pool key of a `pem`). The file is read again only when it changed (a bundle of ~150 roots took
+ * ~25 ms to check, on every client and authenticate()).
+ */
 function extraCaCerts() {
   const file = env('NODE_EXTRA_CA_CERTS')
   if (!file) return {}
+  let identity
+  try {
+    const stat = fs.statSync(file, { bigint: true })
+    identity = [file, stat.dev, stat.ino, stat.size, stat.mtimeNs, stat.ctimeNs].join('\0')
+  } catch {
+    // Read (and named) below, never cached.
+  }
+  if (identity !== undefined && lastExtra !== undefined && lastExtra.identity === identity) return lastExtra.result
+  const result = { ...readExtraCaCerts(file), reading: ++readings }
+  if (identity !== undefined) lastExtra = { identity, result }
+  return result
+}
+
+/** NODE_EXTRA_CA_CERTS as the native build reads it (src/native/conventions.rs), with its words. */
+function readExtraCaCerts(file) {
   const ignored = (why) => ({ ignored: `NODE_EXTRA_CA_CERTS=${file} was ignored, as Node ignores it: ${why}` })
   let bytes
   try {

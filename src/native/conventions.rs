@@ -39,18 +39,63 @@ pub fn pool_environment() -> Vec<Option<std::ffi::OsString>> {
 /// What `NODE_EXTRA_CA_CERTS` contributes: its PEM text, or why it contributes nothing.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ExtraCa {
-    /// The file's text (PEM with at least one certificate), when usable.
-    pub pem: Option<String>,
+    /// The file's text (PEM with at least one certificate), when usable; shared, as every client
+    /// made while the file is unchanged holds it (a bundle can be a few hundred KB).
+    pub pem: Option<Arc<str>>,
     /// Set when the variable names a file that was ignored: which, and why.
     pub ignored: Option<String>,
 }
 
-/// Read `NODE_EXTRA_CA_CERTS` now.
+/// Read `NODE_EXTRA_CA_CERTS` now: the file is parsed again only when it changed since the last
+/// reading (a bundle of ~150 roots took ~1 ms to parse, on every client and `authenticate()`).
 pub fn node_extra_ca_certs() -> ExtraCa {
     match std::env::var_os(EXTRA_CA_VAR) {
-        Some(path) if !path.is_empty() => read_extra_ca(std::path::Path::new(&path)),
+        Some(path) if !path.is_empty() => read_extra_ca_cached(std::path::Path::new(&path)),
         _ => ExtraCa::default(),
     }
+}
+
+/// A file as it is on disk now: its path, and what changes when it is rewritten or replaced.
+#[derive(PartialEq, Eq)]
+struct FileIdentity {
+    path: std::path::PathBuf,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    #[cfg(unix)]
+    inode: (u64, u64, i64, i64),
+}
+
+impl FileIdentity {
+    fn of(path: &std::path::Path) -> Option<Self> {
+        let meta = std::fs::metadata(path).ok()?;
+        Some(Self {
+            path: path.to_owned(),
+            len: meta.len(),
+            modified: Some(meta.modified().ok()?),
+            #[cfg(unix)]
+            inode: {
+                use std::os::unix::fs::MetadataExt;
+                (meta.dev(), meta.ino(), meta.ctime(), meta.ctime_nsec())
+            },
+        })
+    }
+}
+
+fn read_extra_ca_cached(path: &std::path::Path) -> ExtraCa {
+    static LAST: std::sync::Mutex<Option<(FileIdentity, ExtraCa)>> = std::sync::Mutex::new(None);
+    // A file that cannot be looked at is read (and named) as before, never cached.
+    let Some(identity) = FileIdentity::of(path) else {
+        return read_extra_ca(path);
+    };
+    let mut last = LAST.lock().unwrap_or_else(|poison| poison.into_inner());
+    if let Some((seen, extra)) = last.as_ref() {
+        if *seen == identity {
+            return extra.clone();
+        }
+    }
+    let extra = read_extra_ca(path);
+    *last = Some((identity, extra.clone()));
+    extra
 }
 
 fn read_extra_ca(path: &std::path::Path) -> ExtraCa {
@@ -71,7 +116,7 @@ fn read_extra_ca(path: &std::path::Path) -> ExtraCa {
     let certificates = reqwest::Certificate::from_pem_bundle(text.as_bytes()).map(|c| c.len());
     match certificates {
         Ok(n) if n > 0 && text.contains("-----BEGIN CERTIFICATE-----") => ExtraCa {
-            pem: Some(text),
+            pem: Some(text.into()),
             ignored: None,
         },
         Ok(_) => ignored("it holds no PEM certificate".into()),
@@ -172,6 +217,22 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
         assert_eq!(extra.pem, None);
         assert!(extra.ignored.unwrap().contains("no PEM certificate"));
+    }
+
+    #[test]
+    fn a_cached_reading_follows_a_rewrite_of_the_same_size() {
+        let path = temp_file("rewritten.pem", b"not a certificate\n");
+        let first = read_extra_ca_cached(&path);
+        assert!(first.ignored.unwrap().contains("no PEM certificate"));
+        assert!(read_extra_ca_cached(&path)
+            .ignored
+            .unwrap()
+            .contains("no PEM certificate"));
+        // As long, not UTF-8: only the file's identity (mtime, ctime, inode) tells it changed.
+        std::fs::write(&path, b"\xffot a certificate\n").unwrap();
+        let second = read_extra_ca_cached(&path);
+        std::fs::remove_file(&path).unwrap();
+        assert!(second.ignored.unwrap().contains("not PEM text"));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 use secrecy::ExposeSecret;
 use std::error::Error as _;
 use std::ffi::OsString;
-use std::sync::{LazyLock, Mutex, Once};
+use std::sync::{Arc, LazyLock, Mutex, Once};
 use std::time::Duration;
 
 /// Pools kept at once; more distinct keys than this evict the oldest.
@@ -24,7 +24,7 @@ const MAX_POOLS: usize = 8;
 
 /// What a pool is built from: its extra roots by PEM text (`caCert`, then the file
 /// `NODE_EXTRA_CA_CERTS` names) and the proxy and system-root variables of the environment.
-type PoolKey = (Option<String>, Option<String>, Vec<Option<OsString>>);
+type PoolKey = (Option<String>, Option<Arc<str>>, Vec<Option<OsString>>);
 
 /// `(key, pool)` pairs, oldest first.
 type Pools = Vec<(PoolKey, Http)>;
