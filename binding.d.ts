@@ -15,6 +15,10 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  * Missing credentials do not fail construction (a module-level client in a build without
  * secrets): the client stays *pending* until `resolve(env)` finds them at first use; every other
  * bad option throws at once.
+ *
+ * Time is an input: every call that depends on it takes `now` (ms since the epoch, JS's
+ * `Date.now()`), so a test that drives the JS clock drives the client's. A panic inside any
+ * call is caught and becomes an `INTERNAL` error: a bug never aborts the process.
  */
 export declare class NativeClient {
   /**
@@ -34,17 +38,17 @@ export declare class NativeClient {
    */
   resolve(env: object): NativeError | null
   /**
-   * What to do now, for a caller off the hot path (no I/O; a short lock that no exchange
+   * What to do at `now`, for a caller off the hot path (no I/O; a short lock that no exchange
    * holds while it waits on the network). A pending client always needs an exchange.
    */
-  plan(): NativePlan
+  plan(now: number): NativePlan
   /** The provider id. */
   get provider(): string
   /**
-   * Take a kept session as the current one (checked like a vendor's answer); the outcome's
-   * error is `INVALID_OPTIONS` when it cannot be used.
+   * Take a kept session as the current one at `now` (checked like a vendor's answer); the
+   * outcome's error is `INVALID_OPTIONS` when it cannot be used.
    */
-  adopt(seed: NativeSeed): NativeOutcome
+  adopt(seed: NativeSeed, now: number): NativeOutcome
   /** `exchangeTimeoutMs` as resolved (the shared store's lock outlives one exchange). */
   get exchangeTimeoutMs(): number
   /**
@@ -53,32 +57,41 @@ export declare class NativeClient {
    */
   storeKey(): string
   /**
-   * The current session sealed (XChaCha20-Poly1305) under `nonce` (24 random bytes), or
-   * null without a current session.
+   * The current session sealed (XChaCha20-Poly1305) under `nonce` (24 random bytes) at
+   * `now`, or null without a current session.
    */
-  sealSession(nonce: Buffer): NativeSealed | null
+  sealSession(nonce: Buffer, now: number): NativeSealed | null
   /**
    * A sealed session from the store, opened; null when it does not open (another key, a
    * changed byte). Not adopted: pass it to `adopt()`.
    */
   openSession(sealed: string): NativeSeed | null
-  /** The remembered rate limit (429, or 503 with Retry-After) sealed under `nonce`, or null. */
-  sealRateLimit(nonce: Buffer): NativeSealed | null
   /**
-   * Remember a sealed rate limit from the store: `plan()` rejects until it ends. Whether it
-   * opened and still holds.
+   * The remembered rate limit (429, or 503 with Retry-After) sealed under `nonce` at `now`,
+   * or null.
    */
-  adoptRateLimit(sealed: string): boolean
-  /** Hold background refreshes off for `ms` (another process holds the refresh lock). */
-  deferRefresh(ms: number): void
-  /** Get a new session, with the full retry policy (callers are waiting for it). */
-  exchange(): Promise<NativeOutcome>
+  sealRateLimit(nonce: Buffer, now: number): NativeSealed | null
   /**
-   * Refresh ahead of expiry: one attempt, reported to `done`. Unlike a promise, this does not
-   * hold the event loop open (the callback is a weak thread-safe function), so a process
-   * that is otherwise finished exits even while the vendor stalls.
+   * Remember a sealed rate limit from the store at `now`: `plan()` rejects until it ends.
+   * Whether it opened and still holds.
    */
-  exchangeInBackground(done: (arg: NativeOutcome) => void): void
+  adoptRateLimit(sealed: string, now: number): boolean
+  /**
+   * Hold background refreshes off for `ms` from `now` (another process holds the refresh
+   * lock).
+   */
+  deferRefresh(waitMs: number, now: number): void
+  /**
+   * Get a new session starting at `now`, with the full retry policy (callers are waiting
+   * for it).
+   */
+  exchange(now: number): Promise<NativeOutcome>
+  /**
+   * Refresh ahead of expiry, starting at `now`: one attempt, reported to `done`. Unlike a
+   * promise, this does not hold the event loop open (the callback is a weak thread-safe
+   * function), so a process that is otherwise finished exits even while the vendor stalls.
+   */
+  exchangeInBackground(now: number, done: (arg: NativeOutcome) => void): void
   /**
    * Forget the current session (the next exchange authenticates from scratch) and end a
    * refusal cool-down. Returns whether it was dropped: `false` for a permanent credential,
@@ -165,16 +178,19 @@ export interface NativeOutcome {
   error?: NativeError
 }
 
-/** The core's [`Plan`] for a caller off the hot path. */
+/** The core's [`Plan`] for a caller off the hot path (only ever sent to JS). */
 export interface NativePlan {
-  /** 0 serve, 1 serve and refresh in the background, 2 exchange (callers wait), 3 reject. */
-  action: number
   /**
-   * For 0 and 1: until when the hot path may serve the current header without asking again
+   * `'serve'`, `'refresh'` (serve, and refresh in the background), `'exchange'` (callers
+   * wait for one) or `'reject'`.
+   */
+  action: 'serve' | 'refresh' | 'exchange' | 'reject'
+  /**
+   * For serve and refresh: until when the hot path may serve the current header without asking again
    * (`Infinity` for a permanent credential).
    */
   until: number
-  /** For 3: the remembered error. */
+  /** For reject: the remembered error. */
   error?: NativeError
 }
 

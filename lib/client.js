@@ -5,16 +5,19 @@
 // sharing one in-flight exchange among all callers, caller deadlines (AbortSignal), and turning
 // outcomes into the header and Session callers get.
 // What it does not own: *when* to exchange, refresh, back off or refuse. That is the Rust core's
-// lifecycle policy (src/lifecycle.rs), asked through `driver.plan()` whenever the hot path cannot
+// lifecycle policy (src/lifecycle.rs), asked through `driver.plan(now)` whenever the hot path cannot
 // answer. JS keeps only the current header and Session and the `freshUntil` time the core gave.
 //
-// The driver (the native binding, lib/native.js, or the wasm build, lib/wasm/driver.js) provides:
-// `provider`, `plan()` → { action, until, error }, `exchange()` / `exchangeInBackground(done)`
-// → { session, freshUntil, error }, `current()` (the session the core holds from the start, e.g.
-// a permanent credential), `adopt(seed)` (initialSession), `pending` / `resolve(env)` (lazy
+// The driver (the native binding, lib/native.js, or the wasm build, lib/wasm/driver.js) is a
+// thin translator over the core's one driver (src/driver.rs). Time is an input: every call that
+// depends on it takes `now` (this file passes `Date.now()`, so a test that mocks `Date` drives
+// the client's clock). It provides: `provider`, `plan(now)` → { action: 'serve' | 'refresh' |
+// 'exchange' | 'reject', until, error }, `exchange(now)` / `exchangeInBackground(now, done)` →
+// { session, freshUntil, error }, `current()` (the session the core holds from the start, e.g.
+// a permanent credential), `adopt(seed, now)` (initialSession), `pending` / `resolve(env)` (lazy
 // credentials), `invalidate()` → whether it dropped one, and `close()`; with a `tokenStore`, the
-// store methods lib/store.js uses. `defineClient(createDriver)` makes the client class for one of
-// them; the class is the same code for both.
+// store methods lib/store.js uses. `defineClient(createDriver)` makes the client class for one
+// of them; the class is the same code for both.
 //
 // No Node built-ins here (the edge entry bundles this file): redaction uses the symbol that
 // `util.inspect` looks for, and the shared store (node:crypto) comes from the driver factory.
@@ -26,10 +29,10 @@ const { Session, INSPECT } = require('./session')
 const { authFetch } = require('./fetch')
 const { Listeners } = require('./events')
 
-/** `plan().action` values (see `NativePlan` in src/native/binding.rs). */
-const SERVE = 0
-const REFRESH = 1
-const REJECT = 3
+/** `plan(now).action` values (`Plan::action` in src/lifecycle.rs). */
+const SERVE = 'serve'
+const REFRESH = 'refresh'
+const REJECT = 'reject'
 
 const EMPTY = Object.freeze({ session: null, header: null, freshUntil: 0 })
 
@@ -210,7 +213,7 @@ function defineClient(createDriver) {
       if (this.#foreground !== null) return this.#foreground
       let plan
       try {
-        plan = ownOutcome(this.#driver.plan())
+        plan = ownOutcome(this.#driver.plan(Date.now()))
       } catch (error) {
         return Promise.reject(error)
       }
@@ -234,7 +237,7 @@ function defineClient(createDriver) {
         if (this.#closed) throw closedError(this.provider)
         const state = this.#state
         if (state.header !== null) {
-          const { action } = ownOutcome(this.#driver.plan())
+          const { action } = ownOutcome(this.#driver.plan(Date.now()))
           if (action === SERVE || action === REFRESH) return state
         }
       }
@@ -284,7 +287,7 @@ function defineClient(createDriver) {
         this.#state = Object.freeze({ ...state, freshUntil: 0 })
         return state
       }
-      const plan = this.#driver.plan()
+      const plan = ownOutcome(this.#driver.plan(Date.now()))
       if (plan.action === REJECT) throw fromNative(plan.error)
       if ((plan.action === SERVE || plan.action === REFRESH) && state.header !== null) return state
       return this.#exchange(false)
@@ -317,7 +320,7 @@ function defineClient(createDriver) {
         this.#log('initialSession has expired: the first call exchanges')
         return
       }
-      const outcome = ready(this.#driver) ?? ownOutcome(this.#driver.adopt(seed))
+      const outcome = ready(this.#driver) ?? ownOutcome(this.#driver.adopt(seed, Date.now()))
       if (outcome.error) throw fromNative(outcome.error)
       this.#install(outcome)
       this.#log('started from initialSession')

@@ -81,6 +81,7 @@ export type ErrorCode =
   | 'INVALID_RESPONSE'
   | 'SERVER_ONLY'
   | 'CLOSED'
+  | 'INTERNAL'
   | 'ABORTED'
   | 'UNSUPPORTED_PLATFORM'
   | 'STORE_UNAVAILABLE'

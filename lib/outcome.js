@@ -13,8 +13,8 @@ async function exchange(driver, background) {
   const missing = ready(driver)
   if (missing !== undefined) return missing
   const outcome = background
-    ? await new Promise((resolve) => driver.exchangeInBackground(resolve))
-    : await driver.exchange()
+    ? await new Promise((resolve) => driver.exchangeInBackground(Date.now(), resolve))
+    : await driver.exchange(Date.now())
   return ownOutcome(outcome)
 }
 

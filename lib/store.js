@@ -27,9 +27,9 @@ const RETRY_AFTER_FAULT_MS = 2000
 const DEFER_MS = 250
 /** Waiting for the lock holder: poll intervals, growing to the last one. */
 const POLL_MS = [5, 10, 20, 40, 80, 100]
-/** `plan().action` values (see `NativePlan` in src/native/binding.rs). */
-const SERVE = 0
-const REFRESH = 1
+/** `plan(now).action` values (`Plan::action` in src/lifecycle.rs). */
+const SERVE = 'serve'
+const REFRESH = 'refresh'
 
 const NONCE_BYTES = 24
 
@@ -143,7 +143,7 @@ class SharedStore {
         return await this.#hold(background, owner, current, dropped)
       }
       if (background) {
-        this.#native.deferRefresh(DEFER_MS)
+        this.#native.deferRefresh(DEFER_MS, Date.now())
         this.#log('token store: another process is refreshing; serving the current token')
         return null
       }
@@ -177,8 +177,9 @@ class SharedStore {
 
   /** The lock is taken: wait for the holder's session, or take over a lock that expired. */
   async #wait(owner, current, dropped) {
-    const deadline = Date.now() + this.#lockTtlMs + 1000
-    for (let i = 0; Date.now() < deadline; i++) {
+    // A duration on the monotonic clock: the holder's real time, whatever the wall clock does.
+    const deadline = performance.now() + this.#lockTtlMs + 1000
+    for (let i = 0; performance.now() < deadline; i++) {
       await sleep(POLL_MS[Math.min(i, POLL_MS.length - 1)])
       if (this.#isClosed()) return null
       const seen = await this.#look(current, dropped)
@@ -205,7 +206,7 @@ class SharedStore {
     let adopted
     if (typeof sealed === 'string' && sealed !== '') adopted = this.#adopt(sealed, current, dropped)
     // After the session: adopting one ends every remembered failure.
-    const limited = typeof limit === 'string' && limit !== '' && this.#native.adoptRateLimit(limit)
+    const limited = typeof limit === 'string' && limit !== '' && this.#native.adoptRateLimit(limit, Date.now())
     if (adopted !== undefined) return adopted
     return limited ? null : undefined
   }
@@ -218,12 +219,12 @@ class SharedStore {
     }
     if (seed.token === dropped) return undefined
     if (current !== null && (seed.token === current.token || seed.expiresAt <= current.expiresAt)) return undefined
-    const outcome = this.#native.adopt(seed)
+    const outcome = this.#native.adopt(seed, Date.now())
     if (outcome.error) {
       this.#log(`token store: a stored session cannot be used (${outcome.error.code}); ignored`)
       return undefined
     }
-    const plan = this.#native.plan()
+    const plan = this.#native.plan(Date.now())
     if (plan.action !== SERVE && plan.action !== REFRESH) return undefined
     this.#log('token store: adopted the shared session')
     return outcome
@@ -232,10 +233,10 @@ class SharedStore {
   /** After an exchange: share the new session, or the rate limit it ran into. */
   async #publish(outcome) {
     if (outcome.session) {
-      const sealed = this.#native.sealSession(nonce())
+      const sealed = this.#native.sealSession(nonce(), Date.now())
       if (sealed !== null) await this.#call('set', this.keys.session, sealed.value, Math.ceil(sealed.ttlMs))
     } else {
-      const sealed = this.#native.sealRateLimit(nonce())
+      const sealed = this.#native.sealRateLimit(nonce(), Date.now())
       if (sealed !== null) await this.#call('set', this.keys.rateLimit, sealed.value, Math.ceil(sealed.ttlMs))
     }
   }

@@ -30,6 +30,9 @@ pub enum ErrorCode {
     ServerOnly,
     /// The client was closed.
     Closed,
+    /// A bug in vendor-auth (a panic caught at the boundary): the call failed, the process and
+    /// the client go on.
+    Internal,
 }
 
 impl ErrorCode {
@@ -47,6 +50,7 @@ impl ErrorCode {
             Self::InvalidResponse => "INVALID_RESPONSE",
             Self::ServerOnly => "SERVER_ONLY",
             Self::Closed => "CLOSED",
+            Self::Internal => "INTERNAL",
         }
     }
 
@@ -138,6 +142,18 @@ impl Error {
             "the client was closed; create a new one to get tokens again",
         )
         .with_provider(provider)
+    }
+
+    /// A panic caught at the binding's boundary, in `call` (a bug: the message says so, and
+    /// what to report). `detail` is the panic's message, which never holds a secret (the core
+    /// never formats one).
+    pub fn internal(call: &str, detail: &str) -> Self {
+        Self::new(
+            ErrorCode::Internal,
+            format!(
+                "vendor-auth hit an internal error (a bug) in {call}(): {detail}. The call failed and the process goes on; please report this message with the vendor-auth version and the Node version"
+            ),
+        )
     }
 
     /// A whole exchange ran past `exchangeTimeoutMs`.

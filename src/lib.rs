@@ -1,15 +1,19 @@
 //! vendor-auth: trade a vendor marketplace API's long-lived keys for short-lived JWTs.
 //!
 //! The crate is split in two on purpose:
-//! - a sans-IO core (everything outside `native`): providers build request *descriptions* and
-//!   parse response *descriptions*; the exchange state machine decides retries and fallbacks.
-//!   It reads no clock and touches no socket, so it builds for `wasm32-unknown-unknown` too.
-//! - `native` (default feature): the reqwest/tokio transport that drives the core, and the one
-//!   Node-API binding module.
-//! - `wasm` (feature, for `wasm32-unknown-unknown`): a driver that JS runs step by step with the
-//!   runtime's `fetch`, and the one `wasm-bindgen` binding module.
+//! - a sans-IO core (everything outside `native` and `wasm`): providers build request
+//!   *descriptions* and parse response *descriptions*; the lifecycle decides when to exchange;
+//!   the one driver ([`Driver`]) runs a client's exchanges step by step ("send this", "wait this
+//!   long", "done"). It reads no clock and touches no socket: every step takes the time, so
+//!   tests (and users' tests) can drive a client's clock, and it builds for
+//!   `wasm32-unknown-unknown` too.
+//! - `native` (default feature): the Node-API binding, and a small tokio loop that performs the
+//!   driver's steps with reqwest.
+//! - `wasm` (feature, for `wasm32-unknown-unknown`): the `wasm-bindgen` binding; JS performs the
+//!   driver's steps with the runtime's `fetch` (or `node:https`).
 
 mod answer;
+mod driver;
 mod error;
 mod exchange;
 mod expiry;
@@ -29,9 +33,10 @@ pub mod trace;
 #[cfg(feature = "native")]
 mod native;
 
-#[cfg(any(feature = "wasm", test))]
+#[cfg(feature = "wasm")]
 mod wasm;
 
+pub use driver::{Driver, Failure, Next, Run};
 pub use error::{Error, ErrorCode};
 pub use exchange::{Exchange, Step};
 pub use expiry::{jwt_exp_ms, parse_http_date_ms, resolve_expiry, Timing, MAX_TOKEN_LIFETIME_MS};

@@ -85,6 +85,18 @@ pub enum Plan {
     Reject(Error),
 }
 
+impl Plan {
+    /// The plan's name as it crosses to JS (`plan().action` on every build).
+    pub const fn action(&self) -> &'static str {
+        match self {
+            Self::Serve { .. } => "serve",
+            Self::Refresh { .. } => "refresh",
+            Self::Exchange => "exchange",
+            Self::Reject(_) => "reject",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum BlockKind {
     /// The vendor asked us to wait (`429` or `503` with `Retry-After`).

@@ -15,9 +15,8 @@ const { ABORTED, OTHER } = require('./failure')
 const OUR_CODES = new Set(['INVALID_OPTIONS', 'INSECURE_URL'])
 const CLOSED_MESSAGE = 'the client was closed; create a new one to get tokens again'
 /** What a closed driver plans: nothing to serve, no exchange (the client checks `closed` first). */
-const CLOSED_PLAN = Object.freeze({ action: 3, until: 0, error: { code: 'CLOSED', message: CLOSED_MESSAGE } })
-const now = () => Date.now()
-const clock = typeof performance === 'object' && performance !== null ? () => performance.now() : now
+const CLOSED_PLAN = Object.freeze({ action: 'reject', until: 0, error: { code: 'CLOSED', message: CLOSED_MESSAGE } })
+const clock = typeof performance === 'object' && performance !== null ? () => performance.now() : () => Date.now()
 
 /**
  * The driver factory over an initialised wasm-bindgen module (`glue`).
@@ -143,9 +142,10 @@ class WasmDriver {
     return undefined
   }
 
-  plan() {
+  /** What to do at `now` (ms since the epoch). */
+  plan(now) {
     if (this.#client === null) return CLOSED_PLAN
-    const plan = JSON.parse(this.#client.plan(now()))
+    const plan = JSON.parse(this.#client.plan(now))
     if (plan.until === null) plan.until = Infinity
     return plan
   }
@@ -157,20 +157,21 @@ class WasmDriver {
     return current === undefined ? null : outcomeOf(current)
   }
 
-  /** Take a kept session `{ token, expiresAt, metadata }` (initialSession): an outcome. */
-  adopt(seed) {
+  /** Take a kept session `{ token, expiresAt, metadata }` (initialSession) at `now`: an outcome. */
+  adopt(seed, now) {
     if (this.#client === null) return { error: { code: 'CLOSED', message: CLOSED_MESSAGE, provider: this.#provider } }
-    return outcomeOf(this.#client.adopt(JSON.stringify(seed), now()))
+    return outcomeOf(this.#client.adopt(JSON.stringify(seed), now))
   }
 
-  exchange() {
-    return this.#run(false)
+  /** One exchange starting at `now` (the caller's clock, advanced by a monotonic one). */
+  exchange(now) {
+    return this.#run(false, now)
   }
 
-  exchangeInBackground(done) {
+  exchangeInBackground(now, done) {
     // Nobody awaits a background exchange: even a failure of the driver itself (a bug: a trap in
     // the instance) must reach `done` as an outcome, not become an unhandled rejection.
-    this.#run(true).then(done, (error) =>
+    this.#run(true, now).then(done, (error) =>
       done({
         error: {
           code: 'NETWORK',
@@ -200,9 +201,12 @@ class WasmDriver {
   }
 
   /** One exchange, stepped through the core; resolves to `{ session, freshUntil }` or `{ error }`. */
-  async #run(background) {
+  async #run(background, startedAt) {
     if (this.#client === null) return { error: { code: 'CLOSED', message: CLOSED_MESSAGE, provider: this.#provider } }
     const closing = this.#closing
+    // The caller's time at the start, advanced by the monotonic clock (as the native build does).
+    const origin = clock()
+    const now = () => startedAt + (clock() - origin)
     const run = this.#client.begin(background, now())
     try {
       let step = JSON.parse(run.first())

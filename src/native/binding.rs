@@ -4,11 +4,10 @@
 // Under `cargo test` napi-derive registers nothing, so the exported items look unused.
 #![cfg_attr(test, allow(dead_code, unused_imports))]
 
-use super::client::{now_ms, Client, LogSink};
-use crate::schema::EXCHANGE_TIMEOUT_MS;
+use super::client::{Client, LogSink};
 use crate::NONCE_LEN;
 use crate::{
-    option_schema, Error, ErrorCode, FieldValue, Mode, OptionInput, OptionSpec, Options, Plan,
+    option_schema, Driver, Error, ErrorCode, FieldValue, Mode, OptionInput, OptionSpec, Plan,
     RawOptions, Session, SessionMetadata, Times,
 };
 use napi::bindgen_prelude::{Buffer, Either, Env, Function, JsObjectValue, Object, Unknown};
@@ -16,7 +15,7 @@ use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi::ValueType;
 use napi_derive::napi;
 use secrecy::ExposeSecret;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 /// Read option `option` from the JS options object by its declared kind (one property read).
 /// `lib/options.js` checks names and types first; this is the second line, and it never quotes a
@@ -275,25 +274,27 @@ pub struct NativeSeed {
     pub metadata: Option<Vec<NativeField>>,
 }
 
-/// The core's [`Plan`] for a caller off the hot path.
-#[napi(object)]
+/// The core's [`Plan`] for a caller off the hot path (only ever sent to JS).
+#[napi(object, object_from_js = false)]
 pub struct NativePlan {
-    /// 0 serve, 1 serve and refresh in the background, 2 exchange (callers wait), 3 reject.
-    pub action: u32,
-    /// For 0 and 1: until when the hot path may serve the current header without asking again
+    /// `'serve'`, `'refresh'` (serve, and refresh in the background), `'exchange'` (callers
+    /// wait for one) or `'reject'`.
+    #[napi(ts_type = "'serve' | 'refresh' | 'exchange' | 'reject'")]
+    pub action: &'static str,
+    /// For serve and refresh: until when the hot path may serve the current header without asking again
     /// (`Infinity` for a permanent credential).
     pub until: f64,
-    /// For 3: the remembered error.
+    /// For reject: the remembered error.
     pub error: Option<NativeError>,
 }
 
 impl From<Plan> for NativePlan {
     fn from(plan: Plan) -> Self {
         let (action, until, error) = match plan {
-            Plan::Serve { until_ms } => (0, js_ms(until_ms), None),
-            Plan::Refresh { until_ms } => (1, js_ms(until_ms), None),
-            Plan::Exchange => (2, 0.0, None),
-            Plan::Reject(error) => (3, 0.0, Some(error.into())),
+            Plan::Serve { until_ms } => (plan.action(), js_ms(until_ms), None),
+            Plan::Refresh { until_ms } => (plan.action(), js_ms(until_ms), None),
+            Plan::Exchange => (plan.action(), 0.0, None),
+            Plan::Reject(ref error) => (plan.action(), 0.0, Some(error.clone().into())),
         };
         Self {
             action,
@@ -345,17 +346,14 @@ impl AsRef<str> for ErrorCode {
 /// Missing credentials do not fail construction (a module-level client in a build without
 /// secrets): the client stays *pending* until `resolve(env)` finds them at first use; every other
 /// bad option throws at once.
+///
+/// Time is an input: every call that depends on it takes `now` (ms since the epoch, JS's
+/// `Date.now()`), so a test that drives the JS clock drives the client's. A panic inside any
+/// call is caught and becomes an `INTERNAL` error: a bug never aborts the process.
 #[napi]
 pub struct NativeClient {
     provider: &'static str,
-    client: OnceLock<Arc<Client>>,
-    pending: Mutex<Option<Pending>>,
-}
-
-struct Pending {
-    raw: RawOptions,
-    log: Option<LogSink>,
-    error: Error,
+    client: Arc<Client>,
 }
 
 #[napi]
@@ -371,8 +369,6 @@ impl NativeClient {
         env: Object,
         log: Option<Function<String, ()>>,
     ) -> napi::Result<Self, ErrorCode> {
-        let lookup = |name: &str| env.get::<String>(name).ok().flatten();
-        let raw = RawOptions::read(|option| read_option(&options, option)).map_err(throw)?;
         let log: Option<LogSink> = match log {
             Some(log) => {
                 let log = log
@@ -386,30 +382,21 @@ impl NativeClient {
             }
             None => None,
         };
-        let this = match Options::resolve(raw.clone(), &lookup) {
-            Ok(options) => {
-                let provider = options.provider.id();
-                let client = Client::new(options, log).map_err(throw)?;
-                Self {
-                    provider,
-                    client: OnceLock::from(Arc::new(client)),
-                    pending: Mutex::new(None),
-                }
-            }
-            Err(error) if error.is_missing_credentials() => Self {
-                provider: provider_id(&raw).map_err(throw)?,
-                client: OnceLock::new(),
-                pending: Mutex::new(Some(Pending { raw, log, error })),
-            },
-            Err(error) => return Err(throw(error)),
-        };
-        Ok(this)
+        guard("NativeClient", || {
+            let lookup = |name: &str| env.get::<String>(name).ok().flatten();
+            let raw = RawOptions::read(|option| read_option(&options, option))?;
+            let driver = Driver::new(raw, &lookup)?;
+            let provider = driver.provider();
+            let client = Arc::new(Client::new(driver, log)?);
+            Ok(Self { provider, client })
+        })
+        .map_err(throw)
     }
 
     /// Whether the credentials are still to be found (see `resolve`).
     #[napi(getter)]
     pub fn pending(&self) -> bool {
-        self.client.get().is_none()
+        self.client.driver().pending()
     }
 
     /// Look for the missing credentials again in `env` (at first use). Returns the error that
@@ -417,31 +404,19 @@ impl NativeClient {
     /// client is ready.
     #[napi]
     pub fn resolve(&self, env: Object) -> Option<NativeError> {
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        let state = pending.as_mut()?;
         let lookup = |name: &str| env.get::<String>(name).ok().flatten();
-        let result = Options::resolve(state.raw.clone(), &lookup)
-            .and_then(|o| Client::new(o, state.log.take()));
-        match result {
-            Ok(client) => {
-                let _ = self.client.set(Arc::new(client));
-                *pending = None;
-                None
-            }
-            Err(error) => {
-                state.error = error.clone();
-                Some(error.into())
-            }
-        }
+        guard("resolve", || Ok(self.client.resolve(&lookup)))
+            .unwrap_or_else(Some)
+            .map(Into::into)
     }
 
-    /// What to do now, for a caller off the hot path (no I/O; a short lock that no exchange
+    /// What to do at `now`, for a caller off the hot path (no I/O; a short lock that no exchange
     /// holds while it waits on the network). A pending client always needs an exchange.
     #[napi]
-    pub fn plan(&self) -> NativePlan {
-        match self.client.get() {
-            Some(client) => client.plan(now_ms()).into(),
-            None => Plan::Exchange.into(),
+    pub fn plan(&self, now: f64) -> NativePlan {
+        match guard("plan", || Ok(self.client.driver().plan(ms(now)))) {
+            Ok(plan) => plan.into(),
+            Err(error) => Plan::Reject(error).into(),
         }
     }
 
@@ -451,123 +426,130 @@ impl NativeClient {
         self.provider.into()
     }
 
-    /// Take a kept session as the current one (checked like a vendor's answer); the outcome's
-    /// error is `INVALID_OPTIONS` when it cannot be used.
+    /// Take a kept session as the current one at `now` (checked like a vendor's answer); the
+    /// outcome's error is `INVALID_OPTIONS` when it cannot be used.
     #[napi]
-    pub fn adopt(&self, seed: NativeSeed) -> NativeOutcome {
-        let client = match self.ready() {
-            Ok(client) => client,
-            Err(error) => return outcome(Err(error)),
-        };
-        let metadata = NativeField::metadata(seed.metadata.unwrap_or_default());
-        let expires_at = if seed.expires_at.is_finite() && seed.expires_at > 0.0 {
-            seed.expires_at as u64
-        } else {
-            0
-        };
-        outcome(client.adopt(seed.token.into(), expires_at, metadata))
+    pub fn adopt(&self, seed: NativeSeed, now: f64) -> NativeOutcome {
+        outcome(guard("adopt", || {
+            let metadata = NativeField::metadata(seed.metadata.unwrap_or_default());
+            let token = seed.token.into();
+            let expires_at = ms(seed.expires_at);
+            self.client
+                .driver()
+                .adopt(token, expires_at, metadata, ms(now))
+        }))
     }
 
     /// `exchangeTimeoutMs` as resolved (the shared store's lock outlives one exchange).
     #[napi(getter)]
     pub fn exchange_timeout_ms(&self) -> f64 {
-        match self.client.get() {
-            Some(client) => client.options().exchange_timeout_ms as f64,
-            // Pending: validated already; only the credentials are missing.
-            None => self
-                .pending
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .as_ref()
-                .map_or(EXCHANGE_TIMEOUT_MS.default_integer(), |state| {
-                    state.raw.integer(&EXCHANGE_TIMEOUT_MS)
-                }) as f64,
-        }
+        self.client.driver().exchange_timeout_ms() as f64
     }
 
     /// The shared store's name for these credentials: provider, base URL and a keyed hash of
     /// the credentials (HKDF-SHA256), never a credential.
     #[napi]
     pub fn store_key(&self) -> napi::Result<String, ErrorCode> {
-        Ok(self.ready().map_err(throw)?.store_key().into())
+        guard("storeKey", || self.client.driver().store_key()).map_err(throw)
     }
 
-    /// The current session sealed (XChaCha20-Poly1305) under `nonce` (24 random bytes), or
-    /// null without a current session.
+    /// The current session sealed (XChaCha20-Poly1305) under `nonce` (24 random bytes) at
+    /// `now`, or null without a current session.
     #[napi]
-    pub fn seal_session(&self, nonce: Buffer) -> napi::Result<Option<NativeSealed>, ErrorCode> {
-        let client = self.ready().map_err(throw)?;
-        Ok(client.seal_session(&nonce_of(&nonce)?).map(Into::into))
+    pub fn seal_session(
+        &self,
+        nonce: Buffer,
+        now: f64,
+    ) -> napi::Result<Option<NativeSealed>, ErrorCode> {
+        let nonce = nonce_of(&nonce)?;
+        guard("sealSession", || {
+            self.client.driver().seal_session(&nonce, ms(now))
+        })
+        .map(|sealed| sealed.map(Into::into))
+        .map_err(throw)
     }
 
     /// A sealed session from the store, opened; null when it does not open (another key, a
     /// changed byte). Not adopted: pass it to `adopt()`.
     #[napi]
     pub fn open_session(&self, sealed: String) -> Option<NativeSeed> {
-        let client = self.ready().ok()?;
-        let stored = client.open_session(&sealed)?;
-        Some(NativeSeed {
-            token: stored.token.expose_secret().into(),
-            expires_at: stored.expires_at_ms as f64,
-            metadata: Some(NativeField::list(
-                &stored.metadata,
-                client.options().provider.id(),
-            )),
+        guard("openSession", || {
+            let stored = self.client.driver().open_session(&sealed);
+            Ok(stored.map(|stored| NativeSeed {
+                token: stored.token.expose_secret().into(),
+                expires_at: stored.expires_at_ms as f64,
+                metadata: Some(NativeField::list(&stored.metadata, self.provider)),
+            }))
         })
+        .ok()
+        .flatten()
     }
 
-    /// The remembered rate limit (429, or 503 with Retry-After) sealed under `nonce`, or null.
+    /// The remembered rate limit (429, or 503 with Retry-After) sealed under `nonce` at `now`,
+    /// or null.
     #[napi]
-    pub fn seal_rate_limit(&self, nonce: Buffer) -> napi::Result<Option<NativeSealed>, ErrorCode> {
-        let client = self.ready().map_err(throw)?;
-        Ok(client.seal_rate_limit(&nonce_of(&nonce)?).map(Into::into))
+    pub fn seal_rate_limit(
+        &self,
+        nonce: Buffer,
+        now: f64,
+    ) -> napi::Result<Option<NativeSealed>, ErrorCode> {
+        let nonce = nonce_of(&nonce)?;
+        guard("sealRateLimit", || {
+            self.client.driver().seal_rate_limit(&nonce, ms(now))
+        })
+        .map(|sealed| sealed.map(Into::into))
+        .map_err(throw)
     }
 
-    /// Remember a sealed rate limit from the store: `plan()` rejects until it ends. Whether it
-    /// opened and still holds.
+    /// Remember a sealed rate limit from the store at `now`: `plan()` rejects until it ends.
+    /// Whether it opened and still holds.
     #[napi]
-    pub fn adopt_rate_limit(&self, sealed: String) -> bool {
-        self.ready()
-            .is_ok_and(|client| client.adopt_rate_limit(&sealed))
+    pub fn adopt_rate_limit(&self, sealed: String, now: f64) -> bool {
+        guard("adoptRateLimit", || {
+            let mut log = Vec::new();
+            let held = self
+                .client
+                .driver()
+                .adopt_rate_limit(&sealed, ms(now), &mut log);
+            self.client.log_all(log);
+            Ok(held)
+        })
+        .unwrap_or(false)
     }
 
-    /// Hold background refreshes off for `ms` (another process holds the refresh lock).
+    /// Hold background refreshes off for `ms` from `now` (another process holds the refresh
+    /// lock).
     #[napi]
-    pub fn defer_refresh(&self, ms: f64) {
-        let ms = if ms.is_finite() && ms > 0.0 {
-            ms as u64
-        } else {
-            0
-        };
-        if let Some(client) = self.client.get() {
-            client.defer_refresh(ms);
-        }
+    pub fn defer_refresh(&self, wait_ms: f64, now: f64) {
+        let _ = guard("deferRefresh", || {
+            self.client.driver().defer_refresh(ms(wait_ms), ms(now));
+            Ok(())
+        });
     }
 
-    /// Get a new session, with the full retry policy (callers are waiting for it).
+    /// Get a new session starting at `now`, with the full retry policy (callers are waiting
+    /// for it).
     #[napi]
-    pub async fn exchange(&self) -> NativeOutcome {
-        match self.ready() {
-            Ok(client) => run(client, Mode::Foreground).await,
-            Err(error) => outcome(Err(error)),
-        }
+    pub async fn exchange(&self, now: f64) -> NativeOutcome {
+        run(Arc::clone(&self.client), Mode::Foreground, now).await
     }
 
-    /// Refresh ahead of expiry: one attempt, reported to `done`. Unlike a promise, this does not
-    /// hold the event loop open (the callback is a weak thread-safe function), so a process
-    /// that is otherwise finished exits even while the vendor stalls.
+    /// Refresh ahead of expiry, starting at `now`: one attempt, reported to `done`. Unlike a
+    /// promise, this does not hold the event loop open (the callback is a weak thread-safe
+    /// function), so a process that is otherwise finished exits even while the vendor stalls.
     #[napi]
-    pub fn exchange_in_background(&self, done: Function<NativeOutcome, ()>) -> napi::Result<()> {
+    pub fn exchange_in_background(
+        &self,
+        now: f64,
+        done: Function<NativeOutcome, ()>,
+    ) -> napi::Result<()> {
         let done = done
             .build_threadsafe_function::<NativeOutcome>()
             .weak::<true>()
             .build()?;
-        let client = self.ready();
+        let client = Arc::clone(&self.client);
         napi::bindgen_prelude::spawn(async move {
-            let outcome = match client {
-                Ok(client) => run(client, Mode::Background).await,
-                Err(error) => outcome(Err(error)),
-            };
+            let outcome = run(client, Mode::Background, now).await;
             // If the environment is gone (process exiting), there is nobody left to tell.
             done.call(outcome, ThreadsafeFunctionCallMode::NonBlocking);
         });
@@ -579,53 +561,53 @@ impl NativeClient {
     /// which no exchange could replace.
     #[napi]
     pub fn invalidate(&self) -> bool {
-        self.client.get().is_none_or(|client| client.invalidate())
+        guard("invalidate", || Ok(self.client.driver().invalidate())).unwrap_or(true)
     }
 
     /// The session the core holds now, if any: from construction on, a permanent credential
     /// (Vendy's scheme `'basic'`), so that the hot path serves it from the first call.
     #[napi]
     pub fn current(&self) -> Option<NativeOutcome> {
-        let client = self.client.get()?;
-        client.current().map(|current| outcome(Ok(current)))
+        match guard("current", || Ok(self.client.driver().current())) {
+            Ok(current) => current.map(|current| outcome(Ok(current))),
+            Err(error) => Some(outcome(Err(error))),
+        }
     }
 
     /// End in-flight exchanges with `CLOSED` and refuse new ones.
     #[napi]
     pub fn close(&self) {
-        match self.client.get() {
-            Some(client) => client.close(),
-            // Never resolved: nothing in flight, and nothing may start.
-            None => {
-                let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-                if let Some(state) = pending.as_mut() {
-                    state.error = Client::closed_error(self.provider);
-                }
-            }
-        }
-    }
-
-    /// The ready client, or the error that stands (missing credentials, or closed).
-    fn ready(&self) -> Result<Arc<Client>, Error> {
-        if let Some(client) = self.client.get() {
-            return Ok(Arc::clone(client));
-        }
-        let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        Err(pending
-            .as_ref()
-            .map(|state| state.error.clone())
-            .unwrap_or_else(|| Client::closed_error(self.provider)))
+        let _ = guard("close", || {
+            self.client.close();
+            Ok(())
+        });
     }
 }
 
-/// The provider id of options whose only fault is missing credentials (so the provider is valid).
-fn provider_id(raw: &RawOptions) -> Result<&'static str, Error> {
-    let name = raw.provider().unwrap_or_default();
-    crate::provider::find(name).map(|spec| spec.id)
+/// Run `call`, turning a panic into an `INTERNAL` error: a bug in one call must never abort the
+/// process that loaded the addon (napi-rs catches panics only in async functions).
+fn guard<T>(call: &str, f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        let detail = panic
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("a panic without a message");
+        Err(Error::internal(call, detail))
+    })
 }
 
-async fn run(client: Arc<Client>, mode: Mode) -> NativeOutcome {
-    outcome(client.exchange(mode).await)
+/// JS numbers to milliseconds (the clock and durations come from JS).
+fn ms(value: f64) -> u64 {
+    if value.is_finite() && value > 0.0 {
+        value as u64
+    } else {
+        0
+    }
+}
+
+async fn run(client: Arc<Client>, mode: Mode, now: f64) -> NativeOutcome {
+    outcome(client.exchange(mode, ms(now)).await)
 }
 
 fn outcome(result: Result<(Session, Times), Error>) -> NativeOutcome {

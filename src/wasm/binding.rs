@@ -3,10 +3,9 @@
 //! string per step instead of a getter call per field, and no extra crate (serde_json is already
 //! in the core). The JS side is `lib/wasm/driver.js`.
 
-use super::driver::{Driver, Failure, Next, Run};
 use crate::{
-    option_schema, Error, FieldValue, Mode, Options, Plan, RawOptions, Session, SessionMetadata,
-    Times, TransportFailure, ANSWER_HEADERS, MAX_BODY_BYTES,
+    option_schema, Driver, Error, Failure, FieldValue, Mode, Next, Plan, RawOptions, Run, Session,
+    SessionMetadata, Times, TransportFailure, ANSWER_HEADERS, MAX_BODY_BYTES,
 };
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -162,7 +161,8 @@ impl From<Error> for WireError {
 /// 3 reject (the same numbers as the native binding's `NativePlan`).
 #[derive(Serialize)]
 struct WirePlan {
-    action: u8,
+    /// `serve`, `refresh`, `exchange` or `reject`.
+    action: &'static str,
     /// `null`: for ever (a permanent credential).
     until: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -288,16 +288,15 @@ pub fn max_body_bytes() -> u32 {
     MAX_BODY_BYTES as u32
 }
 
-/// Holds credentials and the lifecycle for one `AuthClient` (or one `authenticate()` call).
+/// Holds credentials and the lifecycle for one `AuthClient` (or one `authenticate()` call): the
+/// core driver, whose steps JS performs.
 ///
 /// Missing credentials do not fail construction (as in the native build): the client stays
 /// *pending* until `resolve(env)` finds them at first use; every other bad option throws at once.
 #[wasm_bindgen]
 pub struct WasmClient {
     provider: &'static str,
-    driver: Option<Rc<RefCell<Driver>>>,
-    /// While pending: the options as given, and the error that stands.
-    pending: Option<(RawOptions, Error)>,
+    driver: Rc<RefCell<Driver>>,
 }
 
 #[wasm_bindgen]
@@ -306,27 +305,14 @@ impl WasmClient {
     /// Throws the error's fields as JSON text (`INVALID_OPTIONS`, `INSECURE_URL`).
     #[wasm_bindgen(constructor)]
     pub fn new(options: &str, env: &Env) -> Result<WasmClient, String> {
-        let raw = raw_options(options).map_err(|e| json(&WireError::from(e)))?;
         let lookup = |name: &str| env.get(name);
-        match Options::resolve(raw.clone(), &lookup) {
-            Ok(options) => Ok(Self {
-                provider: options.provider.id(),
-                driver: Some(Rc::new(RefCell::new(Driver::new(options)))),
-                pending: None,
-            }),
-            Err(error) if error.is_missing_credentials() => {
-                let name = raw.provider().unwrap_or_default();
-                let provider = crate::provider::find(name)
-                    .map_err(|e| json(&WireError::from(e)))?
-                    .id;
-                Ok(Self {
-                    provider,
-                    driver: None,
-                    pending: Some((raw, error)),
-                })
-            }
-            Err(error) => Err(json(&WireError::from(error))),
-        }
+        let driver = raw_options(options)
+            .and_then(|raw| Driver::new(raw, &lookup))
+            .map_err(|e| json(&WireError::from(e)))?;
+        Ok(Self {
+            provider: driver.provider(),
+            driver: Rc::new(RefCell::new(driver)),
+        })
     }
 
     /// The provider id.
@@ -336,63 +322,36 @@ impl WasmClient {
     }
 
     /// The debug lines of the client's creation, as a JSON array (a permanent credential says
-    /// so; the native driver logs the same line).
+    /// so; the native build logs the same line).
     #[wasm_bindgen(js_name = startLog)]
     pub fn start_log(&self) -> String {
-        let lines = self
-            .driver
-            .as_ref()
-            .map(|driver| driver.borrow().start_log())
-            .unwrap_or_default();
-        json(&lines)
+        json(&self.driver.borrow().start_log())
     }
 
     /// Whether the credentials are still to be found (see `resolve`).
     #[wasm_bindgen(getter)]
     pub fn pending(&self) -> bool {
-        self.driver.is_none()
+        self.driver.borrow().pending()
     }
 
     /// Look for the missing credentials again in `env` (at first use). Returns the error that
     /// still stands as JSON (`INVALID_OPTIONS` naming the options and variables), or nothing
     /// once the client is ready.
     pub fn resolve(&mut self, env: &Env) -> Option<String> {
-        let (raw, error) = self.pending.as_mut()?;
         let lookup = |name: &str| env.get(name);
-        match Options::resolve(raw.clone(), &lookup) {
-            Ok(options) => {
-                self.driver = Some(Rc::new(RefCell::new(Driver::new(options))));
-                self.pending = None;
-                None
-            }
-            Err(e) => {
-                *error = e.clone();
-                Some(json(&WireError::from(e)))
-            }
-        }
-    }
-
-    /// The ready driver, or the error that stands (missing credentials).
-    fn ready(&self) -> Result<&Rc<RefCell<Driver>>, Error> {
-        match (&self.driver, &self.pending) {
-            (Some(driver), _) => Ok(driver),
-            (None, Some((_, error))) => Err(error.clone()),
-            (None, None) => Err(Error::closed(self.provider)),
-        }
+        let error = self.driver.borrow_mut().resolve(&lookup)?;
+        Some(json(&WireError::from(error)))
     }
 
     /// What to do at `now` (ms since the epoch), for a caller off the hot path, as JSON. A pending
     /// client always needs an exchange.
     pub fn plan(&self, now: f64) -> String {
-        let plan = match &self.driver {
-            Some(driver) => driver.borrow().plan(ms(now)),
-            None => Plan::Exchange,
-        };
-        let (action, until, error) = match plan {
-            Plan::Serve { until_ms } => (0, wire_ms(until_ms), None),
-            Plan::Refresh { until_ms } => (1, wire_ms(until_ms), None),
-            Plan::Exchange => (2, Some(0), None),
-            Plan::Reject(error) => (3, Some(0), Some(error.into())),
+        let plan = self.driver.borrow().plan(ms(now));
+        let action = plan.action();
+        let (until, error) = match plan {
+            Plan::Serve { until_ms } | Plan::Refresh { until_ms } => (wire_ms(until_ms), None),
+            Plan::Exchange => (Some(0), None),
+            Plan::Reject(error) => (Some(0), Some(error.into())),
         };
         json(&WirePlan {
             action,
@@ -404,7 +363,7 @@ impl WasmClient {
     /// The session the core holds now, as an outcome (JSON), or nothing: from construction on,
     /// a permanent credential (Vendy's scheme `'basic'`).
     pub fn current(&self) -> Option<String> {
-        let current = self.driver.as_ref()?.borrow().current()?;
+        let current = self.driver.borrow().current()?;
         Some(json(&outcome(Ok(current))))
     }
 
@@ -412,27 +371,22 @@ impl WasmClient {
     /// checked like a vendor's answer; the outcome (JSON) has `INVALID_OPTIONS` when it cannot
     /// be used.
     pub fn adopt(&self, seed: &str, now: f64) -> String {
-        let result = self.ready().and_then(|driver| {
-            let seed: WireSeed = serde_json::from_str(seed).map_err(|e| {
-                Error::invalid_options(format!("initialSession could not be read: {e}"))
-            })?;
-            let mut metadata = SessionMetadata::default();
-            for field in seed.metadata {
-                let value = match field.value {
-                    WireFieldValue::Text(text) => FieldValue::Text(text),
-                    WireFieldValue::List(items) => FieldValue::List(items),
-                };
-                metadata.insert(field.name, value);
-            }
-            let expires_at = if seed.expires_at.is_finite() && seed.expires_at > 0.0 {
-                seed.expires_at as u64
-            } else {
-                0
-            };
-            driver
-                .borrow_mut()
-                .adopt(seed.token.into(), expires_at, metadata, ms(now))
-        });
+        let result = serde_json::from_str::<WireSeed>(seed)
+            .map_err(|e| Error::invalid_options(format!("initialSession could not be read: {e}")))
+            .and_then(|seed| {
+                let mut metadata = SessionMetadata::default();
+                for field in seed.metadata {
+                    let value = match field.value {
+                        WireFieldValue::Text(text) => FieldValue::Text(text),
+                        WireFieldValue::List(items) => FieldValue::List(items),
+                    };
+                    metadata.insert(field.name, value);
+                }
+                let expires_at = ms(seed.expires_at);
+                self.driver
+                    .borrow_mut()
+                    .adopt(seed.token.into(), expires_at, metadata, ms(now))
+            });
         json(&outcome(result))
     }
 
@@ -443,21 +397,11 @@ impl WasmClient {
         } else {
             Mode::Foreground
         };
-        let driver = match self.ready() {
-            Ok(driver) => driver,
-            Err(error) => {
-                return WasmRun {
-                    driver: None,
-                    run: None,
-                    first: Some(step_json(Next::Done(Err(error)), Vec::new())),
-                }
-            }
-        };
         let mut log = Vec::new();
-        let (run, next) = driver.borrow_mut().begin(mode, ms(now), &mut log);
+        let (run, next) = self.driver.borrow_mut().begin(mode, ms(now), &mut log);
         WasmRun {
-            driver: Some(Rc::clone(driver)),
-            run: Some(run),
+            driver: Rc::clone(&self.driver),
+            run,
             first: Some(step_json(next, log)),
         }
     }
@@ -465,29 +409,20 @@ impl WasmClient {
     /// Forget the current session and end a refusal cool-down. Returns whether it was dropped:
     /// `false` for a permanent credential, which no exchange could replace.
     pub fn invalidate(&self) -> bool {
-        self.driver
-            .as_ref()
-            .is_none_or(|driver| driver.borrow_mut().invalidate())
+        self.driver.borrow_mut().invalidate()
     }
 
     /// Refuse new exchanges; runs in flight end with `CLOSED`.
     pub fn close(&mut self) {
-        match &self.driver {
-            Some(driver) => driver.borrow_mut().close(),
-            None => {
-                if let Some((_, error)) = self.pending.as_mut() {
-                    *error = Error::closed(self.provider);
-                }
-            }
-        }
+        self.driver.borrow_mut().close();
     }
 }
 
 /// One exchange in flight, stepped by JS: every method returns the next step as JSON.
 #[wasm_bindgen]
 pub struct WasmRun {
-    driver: Option<Rc<RefCell<Driver>>>,
-    run: Option<Run>,
+    driver: Rc<RefCell<Driver>>,
+    run: Run,
     first: Option<String>,
 }
 
@@ -498,25 +433,13 @@ impl WasmRun {
         self.first.take().unwrap_or_default()
     }
 
-    /// The driver and the run, or (a run that never started) its end.
-    fn parts(&mut self) -> Result<(&Rc<RefCell<Driver>>, &mut Run), String> {
-        match (&self.driver, &mut self.run) {
-            (Some(driver), Some(run)) => Ok((driver, run)),
-            _ => Err(step_json(
-                Next::Done(Err(Error::invalid_options("the exchange never started"))),
-                Vec::new(),
-            )),
-        }
-    }
-
     /// After `waitMs`: the request to send at `now`.
     pub fn resume(&mut self, now: f64) -> String {
-        let (driver, run) = match self.parts() {
-            Ok(parts) => parts,
-            Err(done) => return done,
-        };
         let mut log = Vec::new();
-        let next = driver.borrow_mut().resume(run, ms(now), &mut log);
+        let next = self
+            .driver
+            .borrow_mut()
+            .resume(&mut self.run, ms(now), &mut log);
         step_json(next, log)
     }
 
@@ -533,10 +456,6 @@ impl WasmRun {
         elapsed: f64,
         jitter: f64,
     ) -> String {
-        let (driver, run) = match self.parts() {
-            Ok(parts) => parts,
-            Err(done) => return done,
-        };
         let headers: Vec<(String, String)> = serde_json::from_str(headers).unwrap_or_default();
         let response = crate::HttpResponse {
             status,
@@ -544,8 +463,8 @@ impl WasmRun {
             body: body.to_vec(),
         };
         let mut log = Vec::new();
-        let next = driver.borrow_mut().answered(
-            run,
+        let next = self.driver.borrow_mut().answered(
+            &mut self.run,
             response,
             complete,
             ms(sent_at),
@@ -567,10 +486,6 @@ impl WasmRun {
         elapsed: f64,
         jitter: f64,
     ) -> String {
-        let (driver, run) = match self.parts() {
-            Ok(parts) => parts,
-            Err(done) => return done,
-        };
         let failure = match kind {
             0 => Failure::Transport(TransportFailure::Timeout),
             1 => Failure::Transport(TransportFailure::Connect),
@@ -580,8 +495,8 @@ impl WasmRun {
             _ => Failure::Transport(TransportFailure::Other),
         };
         let mut log = Vec::new();
-        let next = driver.borrow_mut().failed(
-            run,
+        let next = self.driver.borrow_mut().failed(
+            &mut self.run,
             failure,
             detail,
             ms(sent_at),

@@ -1,8 +1,5 @@
-//! The wasm build's side of the crate: a driver that JS runs one step at a time (JS owns `fetch`,
-//! timers, the clock and randomness), and the one `wasm-bindgen` binding module.
+//! The wasm build's side of the crate: the one `wasm-bindgen` binding module. JS performs the
+//! core driver's steps (`src/driver.rs`) with the runtime's `fetch` or `node:https`, and owns
+//! the clock, timers and randomness.
 
-#[cfg(feature = "wasm")]
 mod binding;
-// Without the binding (plain `cargo test`) only the tests use parts of the driver.
-#[cfg_attr(not(feature = "wasm"), allow(dead_code))]
-mod driver;
