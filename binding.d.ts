@@ -60,7 +60,7 @@ export declare class NativeClient {
    * The current session sealed (XChaCha20-Poly1305) under `nonce` (24 random bytes) at
    * `now`, or null without a current session.
    */
-  sealSession(nonce: Buffer, now: number): NativeSealed | null
+  sealSession(nonce: Uint8Array, now: number): NativeSealed | null
   /**
    * A sealed session from the store, opened; null when it does not open (another key, a
    * changed byte). Not adopted: pass it to `adopt()`.
@@ -70,7 +70,7 @@ export declare class NativeClient {
    * The remembered rate limit (429, or 503 with Retry-After) sealed under `nonce` at `now`,
    * or null.
    */
-  sealRateLimit(nonce: Buffer, now: number): NativeSealed | null
+  sealRateLimit(nonce: Uint8Array, now: number): NativeSealed | null
   /**
    * Remember a sealed rate limit from the store at `now`: `plan()` rejects until it ends.
    * Whether it opened and still holds.

@@ -14,8 +14,11 @@
 //      finds it taken just keeps serving its token and looks again a little later.
 // Any store fault, throw or slow answer (storeTimeoutMs) means: exchange on our own, say so once
 // (logger and an 'error' event with code STORE_UNAVAILABLE), and try the store again later.
+//
+// No Node built-ins here: the same file serves every build (native, the Node fallback and the edge
+// entries), with Web Crypto's getRandomValues for nonces; the key and the sealed format are the
+// core's, so a fleet that mixes builds shares one entry.
 
-const { randomBytes, randomFillSync } = require('node:crypto')
 const { VendorAuthError } = require('./errors')
 const { exchange } = require('./outcome')
 
@@ -83,7 +86,10 @@ function checkTimeout(value) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
-const nonce = () => randomFillSync(Buffer.allocUnsafe(NONCE_BYTES))
+const random = (bytes) => globalThis.crypto.getRandomValues(new Uint8Array(bytes))
+const nonce = () => random(NONCE_BYTES)
+/** A lock owner's id: 16 random bytes as hex. */
+const ownerId = () => Array.from(random(16), (byte) => byte.toString(16).padStart(2, '0')).join('')
 
 class SharedStore {
   #store
@@ -138,7 +144,7 @@ class SharedStore {
     try {
       const seen = await this.#look(current, dropped)
       if (seen !== undefined) return seen
-      const owner = randomBytes(16).toString('base64url')
+      const owner = ownerId()
       if (await this.#call('lock', this.keys.lock, owner, this.#lockTtlMs)) {
         return await this.#hold(background, owner, current, dropped)
       }

@@ -29,8 +29,8 @@ const clock = typeof performance === 'object' && performance !== null ? () => pe
  *   [name, value] pairs) or a failure (see lib/wasm/failure.js), and ends early when `closing`
  *   (a `Closing`) fires; `note` is logged once through the first logger there is (the Node
  *   fallback says why it runs). Unset credentials are read from the own entries of `process.env`
- *   where the runtime has one (lib/outcome.js), else options only. `tokenStore` is refused (not
- *   supported on the WebAssembly build yet).
+ *   where the runtime has one (lib/outcome.js), else options only. A `tokenStore` works as on
+ *   the native build (lib/store.js over the core's sealing).
  */
 function wasmDriverFactory(glue, { transport, note }) {
   // The one option schema, from the core (the same as the native binding's optionSchema()).
@@ -44,12 +44,6 @@ function wasmDriverFactory(glue, { transport, note }) {
   let pendingNote = note
   return function createDriver(options) {
     const prepared = prepareOptions(options, types)
-    if (prepared.tokenStore !== undefined) {
-      throw new VendorAuthError(
-        'INVALID_OPTIONS',
-        'tokenStore is not supported on the WebAssembly build yet (edge runtimes, and the Node fallback where no native binary loads); each client exchanges on its own',
-      )
-    }
     // What the transport reads for this client (its trust, its proxies), as the native build reads it.
     const opened = transport.open(prepared.native)
     let client
@@ -67,7 +61,8 @@ function wasmDriverFactory(glue, { transport, note }) {
     const driver = new WasmDriver(client, transport, log, { opened, maxBody, answerHeaders })
     if (log !== undefined) for (const line of JSON.parse(client.startLog())) log(line)
     const { signal, initialSession, tokenStore, storeTimeoutMs } = prepared
-    return { driver, logger: log, signal, initialSession, tokenStore, storeTimeoutMs, sessionFields }
+    const SharedStore = tokenStore === undefined ? undefined : require('../store').SharedStore
+    return { driver, logger: log, signal, initialSession, tokenStore, storeTimeoutMs, sessionFields, SharedStore }
   }
 }
 
@@ -116,8 +111,12 @@ class WasmDriver {
   /** What close() ends: every exchange in flight. */
   #closing = new Closing()
 
+  /** Read once: the store asks for it after close() too. */
+  #exchangeTimeoutMs
+
   constructor(client, transport, log, sendOptions) {
     this.#client = client
+    this.#exchangeTimeoutMs = client.exchangeTimeoutMs
     this.#transport = transport
     this.#log = log
     this.#sendOptions = sendOptions
@@ -180,6 +179,60 @@ class WasmDriver {
         },
       }),
     )
+  }
+
+  // The shared store's calls (lib/store.js), as the native binding has them: the key and the
+  // sealed format are the core's, the same on every build.
+
+  /** `exchangeTimeoutMs` as resolved. */
+  get exchangeTimeoutMs() {
+    return this.#exchangeTimeoutMs
+  }
+
+  storeKey() {
+    if (this.#client === null) throw fromNative({ code: 'CLOSED', message: CLOSED_MESSAGE, provider: this.#provider })
+    try {
+      return this.#client.storeKey()
+    } catch (error) {
+      throw fromNative(JSON.parse(error))
+    }
+  }
+
+  sealSession(nonce, now) {
+    return this.#sealed((client) => client.sealSession(nonce, now))
+  }
+
+  sealRateLimit(nonce, now) {
+    return this.#sealed((client) => client.sealRateLimit(nonce, now))
+  }
+
+  #sealed(seal) {
+    if (this.#client === null) return null
+    let sealed
+    try {
+      sealed = seal(this.#client)
+    } catch (error) {
+      throw fromNative(JSON.parse(error))
+    }
+    return sealed === undefined ? null : JSON.parse(sealed)
+  }
+
+  openSession(sealed) {
+    if (this.#client === null) return null
+    const seed = this.#client.openSession(sealed)
+    return seed === undefined ? null : JSON.parse(seed)
+  }
+
+  adoptRateLimit(sealed, now) {
+    if (this.#client === null) return false
+    const lines = this.#client.adoptRateLimit(sealed, now)
+    if (lines === undefined) return false
+    this.#emit(JSON.parse(lines))
+    return true
+  }
+
+  deferRefresh(ms, now) {
+    if (this.#client !== null) this.#client.deferRefresh(ms, now)
   }
 
   /** Whether a session was dropped (a permanent credential is kept). */

@@ -10,7 +10,7 @@ use crate::{
     option_schema, Driver, Error, ErrorCode, FieldValue, Mode, OptionInput, OptionSpec, Plan,
     RawOptions, Session, SessionMetadata, Times,
 };
-use napi::bindgen_prelude::{Buffer, Either, Env, Function, JsObjectValue, Object, Unknown};
+use napi::bindgen_prelude::{Either, Env, Function, JsObjectValue, Object, Uint8Array, Unknown};
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi::ValueType;
 use napi_derive::napi;
@@ -458,7 +458,7 @@ impl NativeClient {
     #[napi]
     pub fn seal_session(
         &self,
-        nonce: Buffer,
+        nonce: Uint8Array,
         now: f64,
     ) -> napi::Result<Option<NativeSealed>, ErrorCode> {
         let nonce = nonce_of(&nonce)?;
@@ -490,7 +490,7 @@ impl NativeClient {
     #[napi]
     pub fn seal_rate_limit(
         &self,
-        nonce: Buffer,
+        nonce: Uint8Array,
         now: f64,
     ) -> napi::Result<Option<NativeSealed>, ErrorCode> {
         let nonce = nonce_of(&nonce)?;

@@ -5,7 +5,7 @@
 
 use crate::{
     option_schema, Driver, Error, Failure, FieldValue, Mode, Next, Plan, RawOptions, Run, Session,
-    SessionMetadata, Times, TransportFailure, ANSWER_HEADERS, MAX_BODY_BYTES,
+    SessionMetadata, Times, TransportFailure, ANSWER_HEADERS, MAX_BODY_BYTES, NONCE_LEN,
 };
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -115,14 +115,24 @@ impl From<Session> for WireSession {
     }
 }
 
-/// A session the application kept (`initialSession`), as `lib/client.js` reads it.
-#[derive(Deserialize)]
+/// A session the application kept (`initialSession`), as `lib/client.js` reads it; also a
+/// session opened from the shared store, as it goes back to JS to be adopted.
+#[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct WireSeed {
     token: String,
     expires_at: f64,
     #[serde(default)]
     metadata: Vec<WireField>,
+}
+
+/// A value sealed for the shared token store, and how long the store should keep it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WireSealed {
+    /// Text: `v1.` and base64url of nonce, ciphertext and tag (the same on every build).
+    value: String,
+    ttl_ms: u64,
 }
 
 /// The fields of a `VendorAuthError`.
@@ -258,6 +268,21 @@ fn step_json(next: Next, log: Vec<String>) -> String {
         Next::Done(result) => step.done = Some(outcome(result)),
     }
     json(&step)
+}
+
+/// A store nonce: exactly [`NONCE_LEN`] bytes.
+fn nonce_of(bytes: &[u8]) -> Result<[u8; NONCE_LEN], String> {
+    bytes.try_into().map_err(|_| {
+        let message = format!("a store nonce is {NONCE_LEN} random bytes");
+        json(&WireError::from(Error::invalid_options(message)))
+    })
+}
+
+fn sealed_json(sealed: Result<Option<(String, u64)>, Error>) -> Result<Option<String>, String> {
+    match sealed {
+        Ok(sealed) => Ok(sealed.map(|(value, ttl_ms)| json(&WireSealed { value, ttl_ms }))),
+        Err(error) => Err(json(&WireError::from(error))),
+    }
 }
 
 /// JS numbers to milliseconds (the clock and durations come from JS).
@@ -410,6 +435,70 @@ impl WasmClient {
     /// `false` for a permanent credential, which no exchange could replace.
     pub fn invalidate(&self) -> bool {
         self.driver.borrow_mut().invalidate()
+    }
+
+    /// `exchangeTimeoutMs` as resolved (the shared store's lock outlives one exchange).
+    #[wasm_bindgen(getter, js_name = exchangeTimeoutMs)]
+    pub fn exchange_timeout_ms(&self) -> f64 {
+        self.driver.borrow().exchange_timeout_ms() as f64
+    }
+
+    /// The shared store's name for these credentials (the same as the native build's). Throws
+    /// the error's fields as JSON text while the credentials are missing.
+    #[wasm_bindgen(js_name = storeKey)]
+    pub fn store_key(&self) -> Result<String, String> {
+        self.driver
+            .borrow_mut()
+            .store_key()
+            .map_err(|e| json(&WireError::from(e)))
+    }
+
+    /// The current session sealed under `nonce` (24 random bytes) at `now`, as JSON
+    /// `{ value, ttlMs }`, or nothing.
+    #[wasm_bindgen(js_name = sealSession)]
+    pub fn seal_session(&self, nonce: &[u8], now: f64) -> Result<Option<String>, String> {
+        let nonce = nonce_of(nonce)?;
+        let sealed = self.driver.borrow_mut().seal_session(&nonce, ms(now));
+        sealed_json(sealed)
+    }
+
+    /// A sealed session from the store, opened, as JSON `{ token, expiresAt, metadata }` (to
+    /// pass to `adopt`), or nothing when it does not open.
+    #[wasm_bindgen(js_name = openSession)]
+    pub fn open_session(&self, sealed: &str) -> Option<String> {
+        let stored = self.driver.borrow_mut().open_session(sealed)?;
+        Some(json(&WireSeed {
+            token: stored.token.expose_secret().into(),
+            expires_at: stored.expires_at_ms as f64,
+            metadata: wire_fields(&stored.metadata, self.provider),
+        }))
+    }
+
+    /// The remembered rate limit sealed under `nonce` at `now`, as JSON `{ value, ttlMs }`, or
+    /// nothing.
+    #[wasm_bindgen(js_name = sealRateLimit)]
+    pub fn seal_rate_limit(&self, nonce: &[u8], now: f64) -> Result<Option<String>, String> {
+        let nonce = nonce_of(nonce)?;
+        let sealed = self.driver.borrow_mut().seal_rate_limit(&nonce, ms(now));
+        sealed_json(sealed)
+    }
+
+    /// Remember a sealed rate limit from the store at `now`. Returns the debug lines (JSON array)
+    /// when it opened and still holds, nothing otherwise.
+    #[wasm_bindgen(js_name = adoptRateLimit)]
+    pub fn adopt_rate_limit(&self, sealed: &str, now: f64) -> Option<String> {
+        let mut log = Vec::new();
+        let held = self
+            .driver
+            .borrow_mut()
+            .adopt_rate_limit(sealed, ms(now), &mut log);
+        held.then(|| json(&log))
+    }
+
+    /// Hold background refreshes off for `waitMs` from `now` (another process is refreshing).
+    #[wasm_bindgen(js_name = deferRefresh)]
+    pub fn defer_refresh(&self, wait_ms: f64, now: f64) {
+        self.driver.borrow_mut().defer_refresh(ms(wait_ms), ms(now));
     }
 
     /// Refuse new exchanges; runs in flight end with `CLOSED`.
