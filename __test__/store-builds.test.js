@@ -1,0 +1,144 @@
+'use strict'
+// The shared token store on every build: the Node fallback (the WebAssembly build over
+// node:https) shares one entry with native processes, because the store key and the sealed format
+// are the core's. Real Redis (started here on a free loopback port), real processes, counts at
+// the mock vendor. The store protocol itself is store.test.js (native).
+// Run: node --test __test__/store-builds.test.js
+
+const { it, before, after, beforeEach } = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const path = require('node:path')
+
+const { createClient, redisTokenStore } = require('..')
+const { defineClient } = require('../lib/client')
+const { nodeWasmDriverFactory } = require('../lib/wasm/node')
+const { startMock, optionsFor } = require('./helpers')
+const { runNode, lastJsonLine } = require('./helpers/util')
+const { startRedis } = require('./helpers/redis')
+
+const PV = 'puppetvendors'
+const FIXTURE = path.join(__dirname, 'fixtures', 'store-client.js')
+const WASM_BUILT = fs.existsSync(path.join(__dirname, '..', 'wasm', 'vendor_auth_bg.wasm'))
+const skip = !WASM_BUILT && 'the WebAssembly build is missing (npm run build:wasm)'
+
+let mock
+let redis
+let nodeRedis
+/** A client class over the WebAssembly build, in this process beside the native one. */
+let createWasmClient
+
+before(async () => {
+  if (skip) return
+  redis = await startRedis()
+  mock = await startMock()
+  nodeRedis = require('redis').createClient({ url: redis.url })
+  nodeRedis.on('error', () => {})
+  await nodeRedis.connect()
+  createWasmClient = defineClient(nodeWasmDriverFactory()).createClient
+})
+after(async () => {
+  if (skip) return
+  await nodeRedis.quit()
+  await mock.close()
+  await redis.stop()
+})
+beforeEach(async () => {
+  if (skip) return
+  mock.reset()
+  await nodeRedis.flushAll()
+})
+
+const clients = []
+const track = (client) => {
+  clients.push(client)
+  return client
+}
+after(() => clients.forEach((c) => c.close()))
+
+/** Runs `builds.length` fleet processes that start together, one per entry ('native' or 'wasm'). */
+async function fleet(builds) {
+  const startAt = Date.now() + 2500
+  const results = await Promise.all(
+    builds.map((build) =>
+      runNode([FIXTURE], {
+        env: {
+          MOCK_BASE_URL: mock.baseUrl,
+          MOCK_CA_CERT: mock.caCert,
+          REDIS_URL: redis.url,
+          START_AT: String(startAt),
+          FIXTURE_MODE: 'cold',
+          VENDOR_AUTH_FORCE_WASM: build === 'wasm' ? '1' : undefined,
+        },
+        timeoutMs: 30_000,
+      }),
+    ),
+  )
+  return results.map((r) => {
+    assert.equal(r.code, 0, `a fleet process failed (killed: ${r.killed}): ${r.stderr}`)
+    return lastJsonLine(r.stdout)
+  })
+}
+
+it(
+  'the Node fallback and the native build use the same store key and open each other’s sealed sessions',
+  { skip },
+  async () => {
+    const store = redisTokenStore(nodeRedis)
+    const native = track(createClient(optionsFor(mock, PV, { tokenStore: store })))
+    const header = await native.authHeader()
+    const lines = []
+    const wasm = track(createWasmClient(optionsFor(mock, PV, { tokenStore: store, logger: (l) => lines.push(l) })))
+    assert.deepEqual(await wasm.authHeader(), header)
+    assert.equal(mock.count('pv.authenticate'), 1, 'the wasm client adopted the native one’s token')
+    assert.ok(
+      lines.some((l) => l.includes('adopted the shared session')),
+      lines.join('\n'),
+    )
+    assert.deepEqual(
+      (await nodeRedis.keys('*')).map((k) => k.split(':').pop()),
+      ['session'],
+      'one entry, and the lock released',
+    )
+
+    // And the other way round, after the API refused that token.
+    await nodeRedis.flushAll()
+    mock.reset()
+    const wasm2 = track(createWasmClient(optionsFor(mock, PV, { tokenStore: store })))
+    const fromWasm = await wasm2.authHeader()
+    const native2 = track(createClient(optionsFor(mock, PV, { tokenStore: store })))
+    assert.deepEqual(await native2.authHeader(), fromWasm)
+    assert.equal(mock.count('pv.authenticate'), 1)
+  },
+)
+
+it(
+  'one 429 stops a mixed fleet: a rate limit the native build shares is honoured by the fallback',
+  { skip },
+  async () => {
+    const store = redisTokenStore(nodeRedis)
+    mock.script('pv.authenticate', [{ status: 429, headers: { 'Retry-After': '120' } }])
+    const native = track(createClient(optionsFor(mock, PV, { tokenStore: store })))
+    await assert.rejects(native.authHeader(), (e) => e.code === 'RATE_LIMITED')
+    const wasm = track(createWasmClient(optionsFor(mock, PV, { tokenStore: store })))
+    await assert.rejects(wasm.authHeader(), (e) => {
+      assert.equal(e.code, 'RATE_LIMITED')
+      assert.ok(e.retryAfterMs > 100_000 && e.retryAfterMs <= 120_000, String(e.retryAfterMs))
+      assert.match(e.message, /another process sharing the token store/)
+      return true
+    })
+    assert.equal(mock.count('pv.authenticate'), 1, 'the fallback sent no request')
+  },
+)
+
+it('8 cold processes on the Node fallback: exactly 1 exchange', { skip }, async () => {
+  const reports = await fleet(Array(8).fill('wasm'))
+  assert.equal(mock.count('pv.authenticate'), 1)
+  assert.equal(new Set(reports.map((r) => r.tokens[0])).size, 1, 'all use the same token')
+})
+
+it('a mixed fleet (4 native, 4 fallback processes): exactly 1 exchange', { skip }, async () => {
+  const reports = await fleet(['native', 'wasm', 'native', 'wasm', 'native', 'wasm', 'native', 'wasm'])
+  assert.equal(mock.count('pv.authenticate'), 1)
+  assert.equal(new Set(reports.map((r) => r.tokens[0])).size, 1, 'all use the same token')
+})
