@@ -8,8 +8,9 @@
 #
 # Installs what is missing: the Rust targets (rustup), zig (the `ziglang` PyPI package; used as
 # `python3 -m ziglang` when no `zig` is on PATH) and cargo-zigbuild (crates.io). Builds one target
-# at a time under `nice`, into target/cross (its own cargo lock, so `cargo test` elsewhere in the
-# repository is not blocked). glibc targets are pinned to glibc $CROSS_GLIBC (default 2.17, what
+# at a time under `nice`, into <target dir>/cross (cargo's target directory: CARGO_TARGET_DIR when
+# set, else target/; a folder of its own, with its own cargo lock, so that `cargo test` elsewhere in
+# the repository is not blocked). glibc targets are pinned to glibc $CROSS_GLIBC (default 2.17, what
 # napi-rs' own cross toolchain uses) so that older distributions (Amazon Linux 2: 2.26) load them.
 # Then scripts/check-artifacts.sh checks each binary (ELF machine, NEEDED, glibc symbol versions).
 #
@@ -51,6 +52,7 @@ say "$(cargo-zigbuild --version 2>/dev/null || echo cargo-zigbuild)"
 
 # --- builds ------------------------------------------------------------------------------------
 mkdir -p "$out"
+target_dir=$(cargo metadata --format-version 1 --no-deps | node -p 'JSON.parse(require("fs").readFileSync(0, "utf8")).target_directory')
 for t in $targets; do
   platform=$(node -p "require('@napi-rs/cli').parseTriple('$t').platformArchABI")
   spec=$t
@@ -60,7 +62,7 @@ for t in $targets; do
   # --no-js: the committed binding.js stays as `npm run build` generated it; the type definitions
   # napi writes go to dist/cross/index.d.ts and are not used.
   nice -n 10 npx napi build --platform --release --cross-compile --target "$spec" \
-    --target-dir target/cross --output-dir "$out" --no-js
+    --target-dir "$target_dir/cross" --output-dir "$out" --no-js
   artifact=$out/$binary_name.$platform.node
   [ -f "$artifact" ] || { say "no $artifact after the build"; exit 1; }
   mkdir -p "npm/$platform"

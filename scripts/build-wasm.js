@@ -61,13 +61,24 @@ function patchGlue(code) {
   return patched
 }
 
+/** Where cargo puts its output: CARGO_TARGET_DIR, CARGO_BUILD_TARGET_DIR or a config's, else <root>/target. */
+function targetDir() {
+  const metadata = execFileSync('cargo', ['metadata', '--format-version', '1', '--no-deps'], {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  })
+  return JSON.parse(metadata).target_directory
+}
+
 function main() {
   const version = pinnedVersion()
   ensureTarget()
   ensureCli(version)
   run('cargo', ['build', '--profile', PROFILE, '--target', TARGET, '--no-default-features', '--features', 'wasm'])
-  const built = path.join(root, 'target', TARGET, PROFILE, 'vendor_auth.wasm')
-  const tmp = fs.mkdtempSync(path.join(root, 'target', 'wasm-bindgen-'))
+  const target = targetDir()
+  const built = path.join(target, TARGET, PROFILE, 'vendor_auth.wasm')
+  const tmp = fs.mkdtempSync(path.join(target, 'wasm-bindgen-'))
   try {
     run('wasm-bindgen', [
       '--target',
