@@ -1,9 +1,10 @@
 'use strict'
-// The leak test: run every other test file of the Node suite in a child with the debug log on
-// (DEBUG=vendor-auth), capture everything it prints, and check that no known credential
-// (helpers' SECRETS), no piece of one, and no JWT-shaped string appears anywhere in it.
-// One test per file, so a finding names its file, and each child has its own hang guard (the
-// slowest file takes about 30 s here; the guard is for a hang, not a speed check).
+// The leak scan checked itself. The scan runs on every `npm test`: scripts/test.js runs the suite
+// once with the debug log on (DEBUG=vendor-auth) and checks each file's own output with
+// helpers/faults.js findLeaks (no known credential, no piece of one, no JWT-shaped string); there
+// is no second pass. Here: findLeaks finds and masks a planted leak, and the runner, given a file
+// that leaks and one that does not, fails naming the leaky file and only that one, without
+// printing what leaked.
 // Run: node --test __test__/leak.test.js
 
 const test = require('node:test')
@@ -13,31 +14,12 @@ const os = require('node:os')
 const path = require('node:path')
 
 const { SECRETS } = require('./helpers')
-const { FAKE_TOKEN, findLeaks, mask, runTestFiles } = require('./helpers/faults')
+const { FAKE_TOKEN, findLeaks } = require('./helpers/faults')
+const { runNode } = require('./helpers/util')
 
-// wasm.test.js re-runs suites against the wasm build with the same checks on their output.
-const SELF = new Set(['leak.test.js', 'soak.test.js', 'wasm.test.js'])
-const TIMEOUT_MS = 240_000
+const RUNNER = path.join(__dirname, '..', 'scripts', 'test.js')
 
-/** The other test files present in __test__/ now (whoever wrote them). */
-function suiteFiles() {
-  // For checking this test itself: VENDOR_AUTH_LEAK_FILES=a.test.js,b.test.js (paths) overrides.
-  if (process.env.VENDOR_AUTH_LEAK_FILES)
-    return process.env.VENDOR_AUTH_LEAK_FILES.split(',').map((f) => path.resolve(f))
-  return fs
-    .readdirSync(__dirname)
-    .filter((name) => /\.test\.(c|m)?js$/.test(name) && !SELF.has(name))
-    .sort()
-    .map((name) => path.join(__dirname, name))
-}
-
-const files = suiteFiles()
-// The debug log was really on in at least one file (otherwise this test proves little).
-const debugLines = []
-
-test('there are test files to run', () => assert.ok(files.length > 0, 'no test files found'))
-
-test('the scan finds a piece of a credential and a JWT, names the test, and masks them', () => {
+test('findLeaks finds a piece of a credential and a JWT, names the test, and masks them', () => {
   const secret = Object.values(SECRETS)[0]
   const output = [
     '# Subtest: clean one',
@@ -52,38 +34,38 @@ test('the scan finds a piece of a credential and a JWT, names the test, and mask
   assert.ok(!found.join('\n').includes(secret.slice(3, 20)), 'the report itself quotes the credential')
   assert.ok(!found.join('\n').includes(FAKE_TOKEN))
   assert.deepEqual(findLeaks('ok 1 - vendor-auth vendy POST https://127.0.0.1/ 200'), [])
+  // A file's raw output (no TAP around it): the line number alone.
+  assert.deepEqual(
+    findLeaks(`first\nvendor-auth puppetvendors key ${SECRETS.pvApiKey}`).map((f) => f.split(':')[0]),
+    ['line 2'],
+  )
 })
 
-for (const file of files) {
-  const name = path.basename(file)
-  test(`${name}: no credential and no token in its output (DEBUG on)`, { timeout: TIMEOUT_MS }, async () => {
-    const { code, signal, output } = await runTestFiles([file], {
-      extraEnv: { DEBUG: 'vendor-auth', FORCE_COLOR: undefined, NO_COLOR: '1' },
-      killAfterMs: TIMEOUT_MS - 10_000,
-    })
-    if (/vendor-auth (vendy|puppetvendors) POST https:\/\//.test(output)) debugLines.push(name)
-
-    const problems = []
-    const findings = findLeaks(output)
-    if (findings.length > 0) {
-      // Kept for a person to look at (the values are the suite's fake credentials).
-      const kept = path.join(os.tmpdir(), `vendor-auth-leak-${name}.txt`)
-      fs.writeFileSync(kept, output)
-      problems.push(`secrets or tokens in the output (full output kept in ${kept}):\n${findings.join('\n')}`)
-    }
-    if (signal !== null) problems.push(`killed (${signal}) after ${TIMEOUT_MS - 10_000} ms`)
-    const summary = /^# fail (\d+)$/m.exec(output)
-    if (code !== 0 || !summary || summary[1] !== '0') {
-      const failed = output
-        .split('\n')
-        .filter((l) => /^\s*not ok \d+/.test(l))
-        .map((l) => mask(l.trim()))
-      problems.push(`the file failed (exit ${code}, ${summary ? summary[1] : '?'} failed):\n${failed.join('\n')}`)
-    }
-    assert.ok(problems.length === 0, `running ${name}:\n${problems.join('\n\n')}`)
+test('the npm test runner fails a file whose output leaks, naming it, and masks what leaked', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vendor-auth-leak-check-'))
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const helpers = JSON.stringify(path.join(__dirname, 'helpers'))
+  fs.writeFileSync(
+    path.join(dir, 'clean.test.js'),
+    `require('node:test')('clean', () => console.error('vendor-auth vendy POST https://127.0.0.1:1/auth'))\n`,
+  )
+  fs.writeFileSync(
+    path.join(dir, 'leaky.test.js'),
+    `const { SECRETS } = require(${helpers})\n` +
+      `require('node:test')('leaky', () => { console.error('vendor-auth sent ' + SECRETS.vendySecretKey) })\n`,
+  )
+  const result = await runNode([RUNNER, '--js', '--test-reporter=tap', 'clean.test.js', 'leaky.test.js'], {
+    cwd: dir,
+    env: { NODE_TEST_CONTEXT: undefined }, // a runner of its own, not a file of this run
+    timeoutMs: 60_000,
   })
-}
-
-test('the debug log was on: some file logged a vendor request', () => {
-  assert.ok(debugLines.length > 0, 'no debug line was captured from any file')
+  const output = result.stdout + result.stderr
+  assert.notEqual(result.code, 0, output)
+  assert.match(output, /^not ok \d+ - leak scan: .*leaky\.test\.js$/m)
+  assert.match(output, /^ok \d+ - leak scan: .*clean\.test\.js$/m)
+  assert.match(output, /SECRETS\.vendySecretKey/)
+  assert.ok(!output.includes(SECRETS.vendySecretKey.slice(0, 16)), 'the report quotes the credential')
+  // Both files' own tests passed: the closing lines count the leak scan's failure.
+  assert.match(output, /^# fail 1$/m)
+  assert.match(output, /^# pass 3$/m)
 })

@@ -2,18 +2,18 @@
 // The behaviour suites of the native build, run again against the wasm build in Node (forced
 // with VENDOR_AUTH_FORCE_WASM=1, over the node:https transport), against the same local HTTPS
 // mock: same API, same error codes and messages, same lifecycle. Each suite runs in a child
-// `node --test` (like leak.test.js), so this process's module cache keeps the native build.
-// The debug log is on, and the output is checked as leak.test.js checks the native suite's (which
-// leaves this file out: it would run these suites twice): no credential, no piece of one, no JWT.
+// `node --test`, so this process's module cache keeps the native build. The debug log is on, and
+// each suite's output is checked as npm test checks the native run's (helpers/faults.js
+// findLeaks): no credential, no piece of one, no JWT.
 //
 // Not re-run: server-only (the .node file's own init guard; the edge guard is tested in
-// workerd.test.js), mock-vendor (tests the mock, not the library), leak and soak (they re-run or
-// load the native suite themselves), workerd and fallback (wasm already), store (tokenStore is not
-// supported on the wasm build yet), schema (the native schema against the types). A few cases
-// skip themselves on the wasm build, saying why (tokenStore; hostile's polluted `signal`).
+// workerd.test.js), mock-vendor (tests the mock, not the library), leak (the scan's self-check),
+// soak (a load test of the native build), workerd and fallback (wasm already), store (tokenStore
+// is not supported on the wasm build yet), schema (the native schema against the types). A few
+// cases skip themselves on the wasm build, saying why (tokenStore; hostile's polluted `signal`).
 // Run: node --test __test__/wasm.test.js
 
-const test = require('node:test')
+const { test, describe, it } = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('node:path')
 
@@ -55,8 +55,14 @@ test('the wasm build is the one forced (its fallback line, no .node loaded)', as
   assert.deepEqual(lines, ['vendor-auth using the WebAssembly build (VENDOR_AUTH_FORCE_WASM=1)'])
 })
 
-for (const file of SUITES) {
-  test(`${file} against the wasm build`, { timeout: TIMEOUT_MS }, async (t) => {
+// Two suites at a time (the machine's two cores; the suites mostly wait on the mock and on token
+// lifetimes). npm test runs this file alone, after the others (scripts/test.js EXCLUSIVE).
+describe('the behaviour suites against the wasm build, two at a time', { concurrency: 2 }, () => {
+  for (const file of SUITES) defineSuite(file)
+})
+
+function defineSuite(file) {
+  it(`${file} against the wasm build`, { timeout: TIMEOUT_MS }, async (t) => {
     const { code, signal, output } = await runSuite(file)
     const summary = (name) => Number((new RegExp(`^# ${name} (\\d+)$`, 'm').exec(output) || [])[1])
     t.diagnostic(`${summary('pass')} passed, ${summary('fail')} failed, ${summary('skipped')} skipped`)

@@ -1,6 +1,6 @@
 'use strict'
-// Small shared helpers for the fault, redaction, leak and soak tests (no new mock behaviour:
-// everything goes through the mock's documented knobs).
+// Small shared helpers for the fault, redaction, leak and soak tests and for the `npm test` runner
+// (no new mock behaviour: everything goes through the mock's documented knobs).
 
 const assert = require('node:assert/strict')
 const { performance } = require('node:perf_hooks')
@@ -112,17 +112,18 @@ function childEnv(extra = {}) {
 }
 
 /**
- * Lines of a test run's `output` that hold a 16-character piece of a known credential or a
- * JWT-shaped string, each with its line number and the last test named before it (masked, so
- * the report does not print what leaked). Empty when the output is clean.
+ * Lines of a test file's output that hold a 16-character piece of a known credential or a
+ * JWT-shaped string, each with its line number (and, in TAP output, the last test named before
+ * it), masked so that the report does not print what leaked. Empty when the output is clean.
+ * Used on each file's output by the `npm test` runner (scripts/test.js) and by wasm.test.js.
  */
 function findLeaks(output) {
   const found = []
-  let where = '(before any test)'
+  let where = null
   output.split('\n').forEach((line, i) => {
     const subtest = /^\s*# Subtest: (.*)$/.exec(line)
     if (subtest) where = subtest[1]
-    const at = `line ${i + 1} (last test named before it: "${where}")`
+    const at = where === null ? `line ${i + 1}` : `line ${i + 1} (last test named before it: "${where}")`
     for (const [name, secret] of Object.entries(SECRETS)) {
       for (let k = 0; k + 16 <= secret.length; k++) {
         if (line.includes(secret.slice(k, k + 16))) {
