@@ -36,19 +36,19 @@ export declare class NativeClient {
    * still stands (`INVALID_OPTIONS` naming the options and variables), or nothing once the
    * client is ready.
    */
-  resolve(env: object): NativeError | null
+  resolve(env: object): WireError | null
   /**
    * What to do at `now`, for a caller off the hot path (no I/O; a short lock that no exchange
    * holds while it waits on the network). A pending client always needs an exchange.
    */
-  plan(now: number): NativePlan
+  plan(now: number): WirePlan
   /** The provider id. */
   get provider(): string
   /**
    * Take a kept session as the current one at `now` (checked like a vendor's answer); the
    * outcome's error is `INVALID_OPTIONS` when it cannot be used.
    */
-  adopt(seed: NativeSeed, now: number): NativeOutcome
+  adopt(seed: WireSeed, now: number): WireOutcome
   /** `exchangeTimeoutMs` as resolved (the shared store's lock outlives one exchange). */
   get exchangeTimeoutMs(): number
   /**
@@ -60,17 +60,17 @@ export declare class NativeClient {
    * The current session sealed (XChaCha20-Poly1305) under `nonce` (24 random bytes) at
    * `now`, or null without a current session.
    */
-  sealSession(nonce: Uint8Array, now: number): NativeSealed | null
+  sealSession(nonce: Uint8Array, now: number): WireSealed | null
   /**
    * A sealed session from the store, opened; null when it does not open (another key, a
    * changed byte). Not adopted: pass it to `adopt()`.
    */
-  openSession(sealed: string): NativeSeed | null
+  openSession(sealed: string): WireSeed | null
   /**
    * The remembered rate limit (429, or 503 with Retry-After) sealed under `nonce` at `now`,
    * or null.
    */
-  sealRateLimit(nonce: Uint8Array, now: number): NativeSealed | null
+  sealRateLimit(nonce: Uint8Array, now: number): WireSealed | null
   /**
    * Remember a sealed rate limit from the store at `now`: `plan()` rejects until it ends.
    * Whether it opened and still holds.
@@ -85,13 +85,13 @@ export declare class NativeClient {
    * Get a new session starting at `now`, with the full retry policy (callers are waiting
    * for it).
    */
-  exchange(now: number): Promise<NativeOutcome>
+  exchange(now: number): Promise<WireOutcome>
   /**
    * Refresh ahead of expiry, starting at `now`: one attempt, reported to `done`. Unlike a
    * promise, this does not hold the event loop open (the callback is a weak thread-safe
    * function), so a process that is otherwise finished exits even while the vendor stalls.
    */
-  exchangeInBackground(now: number, done: (arg: NativeOutcome) => void): void
+  exchangeInBackground(now: number, done: (arg: WireOutcome) => void): void
   /**
    * Forget the current session (the next exchange authenticates from scratch) and end a
    * refusal cool-down. Returns whether it was dropped: `false` for a permanent credential,
@@ -102,7 +102,7 @@ export declare class NativeClient {
    * The session the core holds now, if any: from construction on, a permanent credential
    * (Vendy's scheme `'basic'`), so that the hot path serves it from the first call.
    */
-  current(): NativeOutcome | null
+  current(): WireOutcome | null
   /** End in-flight exchanges with `CLOSED` and refuse new ones. */
   close(): void
 }
@@ -110,8 +110,14 @@ export declare class NativeClient {
 /** Option names the native side understands (every name `optionSchema()` declares, once). */
 export declare function knownOptions(): Array<string>
 
+/**
+ * The option schema (every option and vendor, from the core's declarations), as JSON text:
+ * the same as the wasm build's.
+ */
+export declare function optionSchema(): string
+
 /** The fields of a `VendorAuthError`. */
-export interface NativeError {
+export interface WireError {
   code: string
   message: string
   status?: number
@@ -122,104 +128,59 @@ export interface NativeError {
 }
 
 /** One session field a vendor declares (`session[name]` in JS). */
-export interface NativeField {
+export interface WireField {
   name: string
   value: string | Array<string>
 }
 
-/** A session field a vendor declares. */
-export interface NativeFieldSpec {
-  name: string
-  /** `'string'` or `'string[]'`. */
-  jsType: string
-  doc: string
-}
-
 /**
- * Every option and vendor, from the core's declarations (`src/schema.rs`, and each vendor's
- * `Spec` in `src/provider/`).
+ * The end of an exchange (or an adoption): `{ session, freshUntil }` or `{ error }`. Errors are
+ * returned, not thrown, so that every field of the error reaches JS.
  */
-export interface NativeOptionSchema {
-  options: Array<NativeOptionSpec>
-  providers: Array<NativeProviderSpec>
-}
-
-/** An option as the schema declares it (see `optionSchema()`). */
-export interface NativeOptionSpec {
-  name: string
-  /** `'text'`, `'integer'` or `'choice'`. */
-  kind: string
-  /** `'string'` or `'number'`. */
-  jsType: string
-  /** The allowed values of a choice (for `provider`: the registered ids). */
-  values: Array<string>
-  min?: number
-  max?: number
-  default?: string
-  /** The vendor that declares it; absent: every vendor takes it. */
-  provider?: string
-  /** A credential: never quoted, scrubbed, redacted. */
-  secret: boolean
-  /** The environment variable read when it is not given. */
-  env?: string
-  /** `createClient()` only. */
-  clientOnly: boolean
-  doc: string
-}
-
-/**
- * The result of an exchange. Errors are returned, not thrown, so that every field of the
- * error reaches JS (a thrown N-API error carries only `code` and `message`).
- */
-export interface NativeOutcome {
-  session?: NativeSession
-  /** Until when the new token may be served from the JS hot path (the core's refresh time). */
+export interface WireOutcome {
+  session?: WireSession
+  /** With a session: until when the JS hot path may serve it (the core's refresh time). */
   freshUntil?: number
-  error?: NativeError
+  error?: WireError
 }
 
-/** The core's [`Plan`] for a caller off the hot path (only ever sent to JS). */
-export interface NativePlan {
+/** The core's [`Plan`] for a caller off the hot path. */
+export interface WirePlan {
   /**
    * `'serve'`, `'refresh'` (serve, and refresh in the background), `'exchange'` (callers
    * wait for one) or `'reject'`.
    */
   action: 'serve' | 'refresh' | 'exchange' | 'reject'
   /**
-   * For serve and refresh: until when the hot path may serve the current header without asking again
-   * (`Infinity` for a permanent credential).
+   * For serve and refresh: until when the hot path may serve the current header without
+   * asking again (`Infinity` for a permanent credential).
    */
   until: number
   /** For reject: the remembered error. */
-  error?: NativeError
-}
-
-/** A registered vendor. */
-export interface NativeProviderSpec {
-  id: string
-  name: string
-  about: string
-  fields: Array<NativeFieldSpec>
+  error?: WireError
 }
 
 /** A value sealed for the shared token store, and how long the store should keep it. */
-export interface NativeSealed {
-  /** Text: `v1.` and base64url of nonce, ciphertext and tag. */
+export interface WireSealed {
+  /** Text: `v1.` and base64url of nonce, ciphertext and tag (the same on every build). */
   value: string
   ttlMs: number
 }
 
-/** A session the application kept from an earlier exchange (`initialSession`). */
-export interface NativeSeed {
+/**
+ * A session the application kept (`initialSession`), as `lib/client.js` reads it; also a
+ * session opened from the shared store, on its way to being adopted.
+ */
+export interface WireSeed {
   token: string
   /** Milliseconds since the epoch. */
   expiresAt: number
   /** Fields the vendor declares (others are dropped). */
-  metadata?: Array<NativeField>
+  metadata?: Array<WireField>
 }
 
 /** A session as plain data; the JS wrapper turns it into a `Session` that redacts itself. */
-export interface NativeSession {
+export interface WireSession {
   provider: string
   token: string
   /**
@@ -232,12 +193,5 @@ export interface NativeSession {
   headerName: string
   headerValue: string
   /** The fields the vendor declares, in its order. */
-  metadata: Array<NativeField>
+  metadata: Array<WireField>
 }
-
-/**
- * The option schema: names, kinds, vendor, secrecy, environment defaults and docs of every
- * option, and each vendor's session fields. `lib/options.js` checks options against it and the
- * type-drift test compares `lib/index.d.ts` with it.
- */
-export declare function optionSchema(): NativeOptionSchema

@@ -23,7 +23,7 @@ const binding = require('../binding.js')
 const { JS_ONLY_OPTIONS } = require('../lib/options')
 const { ROOT, expectVendorErrorSync } = require('./helpers/util')
 
-const SCHEMA = binding.optionSchema()
+const SCHEMA = JSON.parse(binding.optionSchema())
 const TYPES = path.join(ROOT, 'lib', 'index.d.ts')
 
 /** The exported types the check reads, with their type parameters at their defaults. */

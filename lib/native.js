@@ -11,7 +11,7 @@ const OUR_CODES = new Set(['INVALID_OPTIONS', 'INSECURE_URL'])
 
 /** The driver factory over a loaded binding (see `loadBinding`). */
 function nativeDriverFactory(binding) {
-  const schema = binding.optionSchema()
+  const schema = JSON.parse(binding.optionSchema())
   const types = nativeTypes(schema.options)
   declareEnvNames(schema.options)
   const fields = fieldsByProvider(schema)

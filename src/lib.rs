@@ -33,6 +33,9 @@ pub mod trace;
 #[cfg(feature = "native")]
 mod native;
 
+#[cfg(any(feature = "native", feature = "wasm"))]
+mod wire;
+
 #[cfg(feature = "wasm")]
 mod wasm;
 

@@ -357,12 +357,17 @@ pub struct OptionEntry {
     pub js_type: &'static str,
     /// The allowed values of a choice (for `provider`: the registered ids).
     pub values: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub min: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
     /// The vendor that declares it; `None`: every vendor takes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub provider: Option<&'static str>,
     pub secret: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub env: Option<&'static str>,
     pub client_only: bool,
     pub doc: &'static str,

@@ -5,16 +5,12 @@
 #![cfg_attr(test, allow(dead_code, unused_imports))]
 
 use super::client::{Client, LogSink};
-use crate::NONCE_LEN;
-use crate::{
-    option_schema, Driver, Error, ErrorCode, FieldValue, Mode, OptionInput, OptionSpec, Plan,
-    RawOptions, Session, SessionMetadata, Times,
-};
-use napi::bindgen_prelude::{Either, Env, Function, JsObjectValue, Object, Uint8Array, Unknown};
+use crate::wire::{self, ms, WireError, WireField, WireOutcome, WirePlan, WireSealed, WireSeed};
+use crate::{Driver, Error, ErrorCode, Mode, OptionInput, OptionSpec, Plan, RawOptions, NONCE_LEN};
+use napi::bindgen_prelude::{Env, Function, JsObjectValue, Object, Uint8Array, Unknown};
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi::ValueType;
 use napi_derive::napi;
-use secrecy::ExposeSecret;
 use std::sync::Arc;
 
 /// Read option `option` from the JS options object by its declared kind (one property read).
@@ -58,267 +54,11 @@ fn read_option(options: &Object, option: &OptionSpec) -> Result<Option<OptionInp
     Ok(Some(input))
 }
 
-/// A time for JS: milliseconds, with `u64::MAX` (for ever) as `Infinity`.
-fn js_ms(ms: u64) -> f64 {
-    if ms == u64::MAX {
-        f64::INFINITY
-    } else {
-        ms as f64
-    }
-}
-
-/// One session field a vendor declares (`session[name]` in JS).
-#[napi(object)]
-pub struct NativeField {
-    pub name: String,
-    pub value: Either<String, Vec<String>>,
-}
-
-impl NativeField {
-    fn list(metadata: &SessionMetadata, provider: &str) -> Vec<Self> {
-        let fields = crate::provider::find(provider).map_or(&[][..], |spec| spec.fields);
-        metadata
-            .in_order(fields)
-            .map(|(name, value)| Self {
-                name: name.into(),
-                value: match value {
-                    FieldValue::Text(text) => Either::A(text.clone()),
-                    FieldValue::List(items) => Either::B(items.clone()),
-                },
-            })
-            .collect()
-    }
-
-    fn metadata(fields: Vec<Self>) -> SessionMetadata {
-        let mut metadata = SessionMetadata::default();
-        for field in fields {
-            let value = match field.value {
-                Either::A(text) => FieldValue::Text(text),
-                Either::B(items) => FieldValue::List(items),
-            };
-            metadata.insert(field.name, value);
-        }
-        metadata
-    }
-}
-
-/// A session as plain data; the JS wrapper turns it into a `Session` that redacts itself.
-#[napi(object)]
-pub struct NativeSession {
-    pub provider: String,
-    pub token: String,
-    /// What `inspect`/JSON/logs show of the token: a short prefix of a JWT, nothing of a
-    /// permanent credential.
-    pub token_preview: String,
-    /// Milliseconds since the epoch; absent for a credential that never expires.
-    pub expires_at: Option<f64>,
-    pub header_name: String,
-    pub header_value: String,
-    /// The fields the vendor declares, in its order.
-    pub metadata: Vec<NativeField>,
-}
-
-impl From<Session> for NativeSession {
-    fn from(s: Session) -> Self {
-        Self {
-            provider: s.provider.into(),
-            header_name: s.header.name().into(),
-            header_value: s.header_value().expose_secret().into(),
-            token: s.token.expose_secret().into(),
-            token_preview: s.preview(),
-            expires_at: s.expires().map(|ms| ms as f64),
-            metadata: NativeField::list(&s.metadata, s.provider),
-        }
-    }
-}
-
-/// An option as the schema declares it (see `optionSchema()`).
-#[napi(object)]
-pub struct NativeOptionSpec {
-    pub name: String,
-    /// `'text'`, `'integer'` or `'choice'`.
-    pub kind: String,
-    /// `'string'` or `'number'`.
-    pub js_type: String,
-    /// The allowed values of a choice (for `provider`: the registered ids).
-    pub values: Vec<String>,
-    pub min: Option<f64>,
-    pub max: Option<f64>,
-    pub default: Option<String>,
-    /// The vendor that declares it; absent: every vendor takes it.
-    pub provider: Option<String>,
-    /// A credential: never quoted, scrubbed, redacted.
-    pub secret: bool,
-    /// The environment variable read when it is not given.
-    pub env: Option<String>,
-    /// `createClient()` only.
-    pub client_only: bool,
-    pub doc: String,
-}
-
-/// A session field a vendor declares.
-#[napi(object)]
-pub struct NativeFieldSpec {
-    pub name: String,
-    /// `'string'` or `'string[]'`.
-    pub js_type: String,
-    pub doc: String,
-}
-
-/// A registered vendor.
-#[napi(object)]
-pub struct NativeProviderSpec {
-    pub id: String,
-    pub name: String,
-    pub about: String,
-    pub fields: Vec<NativeFieldSpec>,
-}
-
-/// Every option and vendor, from the core's declarations (`src/schema.rs`, and each vendor's
-/// `Spec` in `src/provider/`).
-#[napi(object)]
-pub struct NativeOptionSchema {
-    pub options: Vec<NativeOptionSpec>,
-    pub providers: Vec<NativeProviderSpec>,
-}
-
-/// The option schema: names, kinds, vendor, secrecy, environment defaults and docs of every
-/// option, and each vendor's session fields. `lib/options.js` checks options against it and the
-/// type-drift test compares `lib/index.d.ts` with it.
+/// The option schema (every option and vendor, from the core's declarations), as JSON text:
+/// the same as the wasm build's.
 #[napi(js_name = "optionSchema")]
-pub fn schema() -> NativeOptionSchema {
-    let schema = option_schema();
-    NativeOptionSchema {
-        options: schema
-            .options
-            .into_iter()
-            .map(|o| NativeOptionSpec {
-                name: o.name.into(),
-                kind: o.kind.into(),
-                js_type: o.js_type.into(),
-                values: o.values.into_iter().map(Into::into).collect(),
-                min: o.min.map(|n| n as f64),
-                max: o.max.map(|n| n as f64),
-                default: o.default,
-                provider: o.provider.map(Into::into),
-                secret: o.secret,
-                env: o.env.map(Into::into),
-                client_only: o.client_only,
-                doc: o.doc.into(),
-            })
-            .collect(),
-        providers: schema
-            .providers
-            .into_iter()
-            .map(|p| NativeProviderSpec {
-                id: p.id.into(),
-                name: p.name.into(),
-                about: p.about.into(),
-                fields: p
-                    .fields
-                    .into_iter()
-                    .map(|f| NativeFieldSpec {
-                        name: f.name.into(),
-                        js_type: f.js_type.into(),
-                        doc: f.doc.into(),
-                    })
-                    .collect(),
-            })
-            .collect(),
-    }
-}
-
-/// The fields of a `VendorAuthError`.
-#[napi(object)]
-pub struct NativeError {
-    pub code: String,
-    pub message: String,
-    pub status: Option<u32>,
-    pub provider: Option<String>,
-    pub vendor_message: Option<String>,
-    pub vendor_code: Option<String>,
-    pub retry_after_ms: Option<f64>,
-}
-
-impl From<Error> for NativeError {
-    fn from(e: Error) -> Self {
-        Self {
-            code: e.code().as_str().into(),
-            message: e.message().into(),
-            status: e.status().map(u32::from),
-            provider: e.provider().map(Into::into),
-            vendor_message: e.vendor_message().map(Into::into),
-            vendor_code: e.vendor_code().map(Into::into),
-            retry_after_ms: e.retry_after_ms().map(|ms| ms as f64),
-        }
-    }
-}
-
-/// The result of an exchange. Errors are returned, not thrown, so that every field of the
-/// error reaches JS (a thrown N-API error carries only `code` and `message`).
-#[napi(object)]
-pub struct NativeOutcome {
-    pub session: Option<NativeSession>,
-    /// Until when the new token may be served from the JS hot path (the core's refresh time).
-    pub fresh_until: Option<f64>,
-    pub error: Option<NativeError>,
-}
-
-/// A session the application kept from an earlier exchange (`initialSession`).
-#[napi(object)]
-pub struct NativeSeed {
-    pub token: String,
-    /// Milliseconds since the epoch.
-    pub expires_at: f64,
-    /// Fields the vendor declares (others are dropped).
-    pub metadata: Option<Vec<NativeField>>,
-}
-
-/// The core's [`Plan`] for a caller off the hot path (only ever sent to JS).
-#[napi(object, object_from_js = false)]
-pub struct NativePlan {
-    /// `'serve'`, `'refresh'` (serve, and refresh in the background), `'exchange'` (callers
-    /// wait for one) or `'reject'`.
-    #[napi(ts_type = "'serve' | 'refresh' | 'exchange' | 'reject'")]
-    pub action: &'static str,
-    /// For serve and refresh: until when the hot path may serve the current header without asking again
-    /// (`Infinity` for a permanent credential).
-    pub until: f64,
-    /// For reject: the remembered error.
-    pub error: Option<NativeError>,
-}
-
-impl From<Plan> for NativePlan {
-    fn from(plan: Plan) -> Self {
-        let (action, until, error) = match plan {
-            Plan::Serve { until_ms } => (plan.action(), js_ms(until_ms), None),
-            Plan::Refresh { until_ms } => (plan.action(), js_ms(until_ms), None),
-            Plan::Exchange => (plan.action(), 0.0, None),
-            Plan::Reject(ref error) => (plan.action(), 0.0, Some(error.clone().into())),
-        };
-        Self {
-            action,
-            until,
-            error,
-        }
-    }
-}
-
-/// A value sealed for the shared token store, and how long the store should keep it.
-#[napi(object)]
-pub struct NativeSealed {
-    /// Text: `v1.` and base64url of nonce, ciphertext and tag.
-    pub value: String,
-    pub ttl_ms: f64,
-}
-
-impl From<(String, u64)> for NativeSealed {
-    fn from((value, ttl_ms): (String, u64)) -> Self {
-        Self {
-            value,
-            ttl_ms: ttl_ms as f64,
-        }
-    }
+pub fn schema() -> String {
+    wire::option_schema_json()
 }
 
 fn nonce_of(bytes: &[u8]) -> napi::Result<[u8; NONCE_LEN], ErrorCode> {
@@ -403,7 +143,7 @@ impl NativeClient {
     /// still stands (`INVALID_OPTIONS` naming the options and variables), or nothing once the
     /// client is ready.
     #[napi]
-    pub fn resolve(&self, env: Object) -> Option<NativeError> {
+    pub fn resolve(&self, env: Object) -> Option<WireError> {
         let lookup = |name: &str| env.get::<String>(name).ok().flatten();
         guard("resolve", || Ok(self.client.resolve(&lookup)))
             .unwrap_or_else(Some)
@@ -413,7 +153,7 @@ impl NativeClient {
     /// What to do at `now`, for a caller off the hot path (no I/O; a short lock that no exchange
     /// holds while it waits on the network). A pending client always needs an exchange.
     #[napi]
-    pub fn plan(&self, now: f64) -> NativePlan {
+    pub fn plan(&self, now: f64) -> WirePlan {
         match guard("plan", || Ok(self.client.driver().plan(ms(now)))) {
             Ok(plan) => plan.into(),
             Err(error) => Plan::Reject(error).into(),
@@ -429,9 +169,9 @@ impl NativeClient {
     /// Take a kept session as the current one at `now` (checked like a vendor's answer); the
     /// outcome's error is `INVALID_OPTIONS` when it cannot be used.
     #[napi]
-    pub fn adopt(&self, seed: NativeSeed, now: f64) -> NativeOutcome {
-        outcome(guard("adopt", || {
-            let metadata = NativeField::metadata(seed.metadata.unwrap_or_default());
+    pub fn adopt(&self, seed: WireSeed, now: f64) -> WireOutcome {
+        WireOutcome::from(guard("adopt", || {
+            let metadata = WireField::metadata(seed.metadata.unwrap_or_default());
             let token = seed.token.into();
             let expires_at = ms(seed.expires_at);
             self.client
@@ -460,7 +200,7 @@ impl NativeClient {
         &self,
         nonce: Uint8Array,
         now: f64,
-    ) -> napi::Result<Option<NativeSealed>, ErrorCode> {
+    ) -> napi::Result<Option<WireSealed>, ErrorCode> {
         let nonce = nonce_of(&nonce)?;
         guard("sealSession", || {
             self.client.driver().seal_session(&nonce, ms(now))
@@ -472,14 +212,10 @@ impl NativeClient {
     /// A sealed session from the store, opened; null when it does not open (another key, a
     /// changed byte). Not adopted: pass it to `adopt()`.
     #[napi]
-    pub fn open_session(&self, sealed: String) -> Option<NativeSeed> {
+    pub fn open_session(&self, sealed: String) -> Option<WireSeed> {
         guard("openSession", || {
             let stored = self.client.driver().open_session(&sealed);
-            Ok(stored.map(|stored| NativeSeed {
-                token: stored.token.expose_secret().into(),
-                expires_at: stored.expires_at_ms as f64,
-                metadata: Some(NativeField::list(&stored.metadata, self.provider)),
-            }))
+            Ok(stored.map(|stored| WireSeed::stored(stored, self.provider)))
         })
         .ok()
         .flatten()
@@ -492,7 +228,7 @@ impl NativeClient {
         &self,
         nonce: Uint8Array,
         now: f64,
-    ) -> napi::Result<Option<NativeSealed>, ErrorCode> {
+    ) -> napi::Result<Option<WireSealed>, ErrorCode> {
         let nonce = nonce_of(&nonce)?;
         guard("sealRateLimit", || {
             self.client.driver().seal_rate_limit(&nonce, ms(now))
@@ -530,7 +266,7 @@ impl NativeClient {
     /// Get a new session starting at `now`, with the full retry policy (callers are waiting
     /// for it).
     #[napi]
-    pub async fn exchange(&self, now: f64) -> NativeOutcome {
+    pub async fn exchange(&self, now: f64) -> WireOutcome {
         run(Arc::clone(&self.client), Mode::Foreground, now).await
     }
 
@@ -541,10 +277,10 @@ impl NativeClient {
     pub fn exchange_in_background(
         &self,
         now: f64,
-        done: Function<NativeOutcome, ()>,
+        done: Function<WireOutcome, ()>,
     ) -> napi::Result<()> {
         let done = done
-            .build_threadsafe_function::<NativeOutcome>()
+            .build_threadsafe_function::<WireOutcome>()
             .weak::<true>()
             .build()?;
         let client = Arc::clone(&self.client);
@@ -567,10 +303,10 @@ impl NativeClient {
     /// The session the core holds now, if any: from construction on, a permanent credential
     /// (Vendy's scheme `'basic'`), so that the hot path serves it from the first call.
     #[napi]
-    pub fn current(&self) -> Option<NativeOutcome> {
+    pub fn current(&self) -> Option<WireOutcome> {
         match guard("current", || Ok(self.client.driver().current())) {
-            Ok(current) => current.map(|current| outcome(Ok(current))),
-            Err(error) => Some(outcome(Err(error))),
+            Ok(current) => current.map(|current| WireOutcome::from(Ok(current))),
+            Err(error) => Some(WireOutcome::from(Err(error))),
         }
     }
 
@@ -587,6 +323,10 @@ impl NativeClient {
 /// Run `call`, turning a panic into an `INTERNAL` error: a bug in one call must never abort the
 /// process that loaded the addon (napi-rs catches panics only in async functions).
 fn guard<T>(call: &str, f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    let f = || {
+        test_hook(call);
+        f()
+    };
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|panic| {
         let detail = panic
             .downcast_ref::<&str>()
@@ -597,48 +337,26 @@ fn guard<T>(call: &str, f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error
     })
 }
 
-/// JS numbers to milliseconds (the clock and durations come from JS).
-fn ms(value: f64) -> u64 {
-    if value.is_finite() && value > 0.0 {
-        value as u64
-    } else {
-        0
+/// In a test build (feature `test-hooks`), panic in the call that `VENDOR_AUTH_TEST_PANIC`
+/// names; nothing in a release build.
+#[cfg(feature = "test-hooks")]
+fn test_hook(call: &str) {
+    if std::env::var("VENDOR_AUTH_TEST_PANIC").is_ok_and(|name| name == call) {
+        panic!("test hook: a panic in {call}");
     }
 }
 
-async fn run(client: Arc<Client>, mode: Mode, now: f64) -> NativeOutcome {
-    outcome(client.exchange(mode, ms(now)).await)
-}
+#[cfg(not(feature = "test-hooks"))]
+fn test_hook(_call: &str) {}
 
-fn outcome(result: Result<(Session, Times), Error>) -> NativeOutcome {
-    match result {
-        Ok((session, times)) => NativeOutcome {
-            session: Some(session.into()),
-            fresh_until: Some(fresh_until(&times)),
-            error: None,
-        },
-        Err(error) => NativeOutcome {
-            session: None,
-            fresh_until: None,
-            error: Some(error.into()),
-        },
-    }
-}
-
-fn fresh_until(times: &Times) -> f64 {
-    js_ms(times.refresh_at_ms)
+async fn run(client: Arc<Client>, mode: Mode, now: f64) -> WireOutcome {
+    client.exchange(mode, ms(now)).await.into()
 }
 
 /// Option names the native side understands (every name `optionSchema()` declares, once).
 #[napi]
 pub fn known_options() -> Vec<&'static str> {
-    let mut names: Vec<&'static str> = Vec::new();
-    for option in option_schema().options {
-        if !names.contains(&option.name) {
-            names.push(option.name);
-        }
-    }
-    names
+    wire::known_options()
 }
 
 /// Refuse to initialise where keys would reach a browser: a global scope with `window` or

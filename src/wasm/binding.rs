@@ -1,11 +1,12 @@
-//! The `wasm-bindgen` surface, and the one place where core types become JS values for the wasm
-//! build (`#[wasm_bindgen]` appears nowhere else). Structured values cross as JSON text: one
-//! string per step instead of a getter call per field, and no extra crate (serde_json is already
-//! in the core). The JS side is `lib/wasm/driver.js`.
+//! The `wasm-bindgen` surface of the core's driver (the JS side is `lib/wasm/driver.js`, which
+//! performs the steps). Structured values are the wire types both bindings share
+//! (`src/wire.rs`), crossing as JSON text: one string per step instead of a getter call per
+//! field, and no extra crate (serde_json is already in the core).
 
+use crate::wire::{self, ms, WireError, WireField, WireOutcome, WirePlan, WireSealed, WireSeed};
 use crate::{
-    option_schema, Driver, Error, Failure, FieldValue, Mode, Next, Plan, RawOptions, Run, Session,
-    SessionMetadata, Times, TransportFailure, ANSWER_HEADERS, MAX_BODY_BYTES, NONCE_LEN,
+    Driver, Error, Failure, Mode, Next, RawOptions, Run, TransportFailure, ANSWER_HEADERS,
+    MAX_BODY_BYTES, NONCE_LEN,
 };
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -52,133 +53,6 @@ fn raw_options(text: &str) -> Result<RawOptions, Error> {
     Ok(raw)
 }
 
-/// A time for JSON: milliseconds, with `u64::MAX` (for ever) as `null` (JS reads it as
-/// `Infinity`; JSON has no such number).
-fn wire_ms(ms: u64) -> Option<u64> {
-    (ms != u64::MAX).then_some(ms)
-}
-
-/// One session field a vendor declares (`session[name]` in JS).
-#[derive(Serialize, Deserialize)]
-struct WireField {
-    name: String,
-    value: WireFieldValue,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(untagged)]
-enum WireFieldValue {
-    Text(String),
-    List(Vec<String>),
-}
-
-fn wire_fields(metadata: &SessionMetadata, provider: &str) -> Vec<WireField> {
-    let fields = crate::provider::find(provider).map_or(&[][..], |spec| spec.fields);
-    metadata
-        .in_order(fields)
-        .map(|(name, value)| WireField {
-            name: name.into(),
-            value: match value {
-                FieldValue::Text(text) => WireFieldValue::Text(text.clone()),
-                FieldValue::List(items) => WireFieldValue::List(items.clone()),
-            },
-        })
-        .collect()
-}
-
-/// A session as plain data (the same fields as the native binding's `NativeSession`).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct WireSession {
-    provider: &'static str,
-    token: String,
-    token_preview: String,
-    /// Absent for a credential that never expires.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    expires_at: Option<u64>,
-    header_name: &'static str,
-    header_value: String,
-    metadata: Vec<WireField>,
-}
-
-impl From<Session> for WireSession {
-    fn from(s: Session) -> Self {
-        Self {
-            provider: s.provider,
-            header_name: s.header.name(),
-            header_value: s.header_value().expose_secret().into(),
-            token: s.token.expose_secret().into(),
-            token_preview: s.preview(),
-            expires_at: s.expires(),
-            metadata: wire_fields(&s.metadata, s.provider),
-        }
-    }
-}
-
-/// A session the application kept (`initialSession`), as `lib/client.js` reads it; also a
-/// session opened from the shared store, as it goes back to JS to be adopted.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct WireSeed {
-    token: String,
-    expires_at: f64,
-    #[serde(default)]
-    metadata: Vec<WireField>,
-}
-
-/// A value sealed for the shared token store, and how long the store should keep it.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct WireSealed {
-    /// Text: `v1.` and base64url of nonce, ciphertext and tag (the same on every build).
-    value: String,
-    ttl_ms: u64,
-}
-
-/// The fields of a `VendorAuthError`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct WireError {
-    code: &'static str,
-    message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    provider: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    vendor_message: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    vendor_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    retry_after_ms: Option<u64>,
-}
-
-impl From<Error> for WireError {
-    fn from(e: Error) -> Self {
-        Self {
-            code: e.code().as_str(),
-            message: e.message().into(),
-            status: e.status(),
-            provider: e.provider(),
-            vendor_message: e.vendor_message().map(Into::into),
-            vendor_code: e.vendor_code().map(Into::into),
-            retry_after_ms: e.retry_after_ms(),
-        }
-    }
-}
-
-/// The core's [`Plan`]: `action` 0 serve, 1 serve and refresh in the background, 2 exchange,
-/// 3 reject (the same numbers as the native binding's `NativePlan`).
-#[derive(Serialize)]
-struct WirePlan {
-    /// `serve`, `refresh`, `exchange` or `reject`.
-    action: &'static str,
-    /// `null`: for ever (a permanent credential).
-    until: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<WireError>,
-}
-
 /// A request for JS to send with `fetch` (the one place credentials leave the instance: they
 /// go on the wire).
 #[derive(Serialize)]
@@ -189,34 +63,6 @@ struct WireRequest {
     headers: Vec<(&'static str, String)>,
     body: String,
     timeout_ms: u64,
-}
-
-/// The end of an exchange: `{ session, freshUntil }` or `{ error }`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct WireOutcome {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    session: Option<WireSession>,
-    /// With a session: until when the hot path may serve it (`null`: for ever).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    fresh_until: Option<Option<u64>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<WireError>,
-}
-
-fn outcome(result: Result<(Session, Times), Error>) -> WireOutcome {
-    match result {
-        Ok((session, times)) => WireOutcome {
-            session: Some(session.into()),
-            fresh_until: Some(wire_ms(times.refresh_at_ms)),
-            error: None,
-        },
-        Err(error) => WireOutcome {
-            session: None,
-            fresh_until: None,
-            error: Some(error.into()),
-        },
-    }
 }
 
 /// One step for JS: the debug lines it produced, then exactly one of `send`, `waitMs`, `done`.
@@ -265,7 +111,7 @@ fn step_json(next: Next, log: Vec<String>) -> String {
             })
         }
         Next::Wait(ms) => step.wait_ms = Some(ms),
-        Next::Done(result) => step.done = Some(outcome(result)),
+        Next::Done(result) => step.done = Some(result.into()),
     }
     json(&step)
 }
@@ -280,17 +126,8 @@ fn nonce_of(bytes: &[u8]) -> Result<[u8; NONCE_LEN], String> {
 
 fn sealed_json(sealed: Result<Option<(String, u64)>, Error>) -> Result<Option<String>, String> {
     match sealed {
-        Ok(sealed) => Ok(sealed.map(|(value, ttl_ms)| json(&WireSealed { value, ttl_ms }))),
+        Ok(sealed) => Ok(sealed.map(|sealed| json(&WireSealed::from(sealed)))),
         Err(error) => Err(json(&WireError::from(error))),
-    }
-}
-
-/// JS numbers to milliseconds (the clock and durations come from JS).
-fn ms(value: f64) -> u64 {
-    if value.is_finite() && value > 0.0 {
-        value as u64
-    } else {
-        0
     }
 }
 
@@ -298,7 +135,7 @@ fn ms(value: f64) -> u64 {
 /// as the native binding's `optionSchema()`.
 #[wasm_bindgen(js_name = optionSchema)]
 pub fn schema() -> String {
-    json(&option_schema())
+    wire::option_schema_json()
 }
 
 /// The answer headers the core reads, as a JSON array (transports copy only these).
@@ -371,25 +208,14 @@ impl WasmClient {
     /// What to do at `now` (ms since the epoch), for a caller off the hot path, as JSON. A pending
     /// client always needs an exchange.
     pub fn plan(&self, now: f64) -> String {
-        let plan = self.driver.borrow().plan(ms(now));
-        let action = plan.action();
-        let (until, error) = match plan {
-            Plan::Serve { until_ms } | Plan::Refresh { until_ms } => (wire_ms(until_ms), None),
-            Plan::Exchange => (Some(0), None),
-            Plan::Reject(error) => (Some(0), Some(error.into())),
-        };
-        json(&WirePlan {
-            action,
-            until,
-            error,
-        })
+        json(&WirePlan::from(self.driver.borrow().plan(ms(now))))
     }
 
     /// The session the core holds now, as an outcome (JSON), or nothing: from construction on,
     /// a permanent credential (Vendy's scheme `'basic'`).
     pub fn current(&self) -> Option<String> {
         let current = self.driver.borrow().current()?;
-        Some(json(&outcome(Ok(current))))
+        Some(json(&WireOutcome::from(Ok(current))))
     }
 
     /// Take a kept session (JSON `{ token, expiresAt, metadata }`) as the current one at `now`,
@@ -399,20 +225,13 @@ impl WasmClient {
         let result = serde_json::from_str::<WireSeed>(seed)
             .map_err(|e| Error::invalid_options(format!("initialSession could not be read: {e}")))
             .and_then(|seed| {
-                let mut metadata = SessionMetadata::default();
-                for field in seed.metadata {
-                    let value = match field.value {
-                        WireFieldValue::Text(text) => FieldValue::Text(text),
-                        WireFieldValue::List(items) => FieldValue::List(items),
-                    };
-                    metadata.insert(field.name, value);
-                }
+                let metadata = WireField::metadata(seed.metadata.unwrap_or_default());
                 let expires_at = ms(seed.expires_at);
                 self.driver
                     .borrow_mut()
                     .adopt(seed.token.into(), expires_at, metadata, ms(now))
             });
-        json(&outcome(result))
+        json(&WireOutcome::from(result))
     }
 
     /// Start an exchange at `now`; `background`: one attempt per endpoint.
@@ -467,11 +286,7 @@ impl WasmClient {
     #[wasm_bindgen(js_name = openSession)]
     pub fn open_session(&self, sealed: &str) -> Option<String> {
         let stored = self.driver.borrow_mut().open_session(sealed)?;
-        Some(json(&WireSeed {
-            token: stored.token.expose_secret().into(),
-            expires_at: stored.expires_at_ms as f64,
-            metadata: wire_fields(&stored.metadata, self.provider),
-        }))
+        Some(json(&WireSeed::stored(stored, self.provider)))
     }
 
     /// The remembered rate limit sealed under `nonce` at `now`, as JSON `{ value, ttlMs }`, or

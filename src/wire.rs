@@ -1,0 +1,322 @@
+//! What crosses to JS, declared once for both bindings: sessions, errors, plans, outcomes, kept
+//! sessions (`initialSession`, and sessions opened from the shared store) and sealed store
+//! values. Each type is plain data with `serde` (the wasm binding sends it as JSON text: one
+//! string per call instead of a getter call per field) and, in the native build, a napi-rs
+//! object (the native binding hands it over as a JS object). The option schema crosses as JSON
+//! text on both builds (read once, at load).
+//!
+//! Times are `f64` milliseconds with "for ever" as `Infinity`; JSON cannot carry it, so the wasm
+//! build's JSON has `null` there, which `lib/wasm/driver.js` reads back as `Infinity`.
+
+use crate::{Error, Plan, Session, SessionMetadata, Times};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "native")]
+use napi_derive::napi;
+
+/// A time for JS: milliseconds, with `u64::MAX` (for ever) as `Infinity`.
+pub fn js_ms(ms: u64) -> f64 {
+    if ms == u64::MAX {
+        f64::INFINITY
+    } else {
+        ms as f64
+    }
+}
+
+/// JS numbers to milliseconds (the clock and durations come from JS): anything that is not a
+/// positive finite number is 0.
+pub fn ms(value: f64) -> u64 {
+    if value.is_finite() && value > 0.0 {
+        value as u64
+    } else {
+        0
+    }
+}
+
+/// One session field a vendor declares (`session[name]` in JS).
+#[cfg_attr(feature = "native", napi(object))]
+#[derive(Serialize, Deserialize)]
+pub struct WireField {
+    pub name: String,
+    #[cfg_attr(feature = "native", napi(ts_type = "string | Array<string>"))]
+    pub value: FieldValue,
+}
+
+/// A field's value: text, or a list of text.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FieldValue {
+    Text(String),
+    List(Vec<String>),
+}
+
+impl WireField {
+    /// The fields a vendor declares, in its order.
+    pub fn list(metadata: &SessionMetadata, provider: &str) -> Vec<Self> {
+        let fields = crate::provider::find(provider).map_or(&[][..], |spec| spec.fields);
+        metadata
+            .in_order(fields)
+            .map(|(name, value)| Self {
+                name: name.into(),
+                value: match value {
+                    crate::FieldValue::Text(text) => FieldValue::Text(text.clone()),
+                    crate::FieldValue::List(items) => FieldValue::List(items.clone()),
+                },
+            })
+            .collect()
+    }
+
+    /// Fields from JS as the core's metadata (the vendor's checks come later).
+    pub fn metadata(fields: Vec<Self>) -> SessionMetadata {
+        let mut metadata = SessionMetadata::default();
+        for field in fields {
+            let value = match field.value {
+                FieldValue::Text(text) => crate::FieldValue::Text(text),
+                FieldValue::List(items) => crate::FieldValue::List(items),
+            };
+            metadata.insert(field.name, value);
+        }
+        metadata
+    }
+}
+
+/// A session as plain data; the JS wrapper turns it into a `Session` that redacts itself.
+#[cfg_attr(feature = "native", napi(object, object_from_js = false))]
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireSession {
+    pub provider: &'static str,
+    pub token: String,
+    /// What `inspect`/JSON/logs show of the token: a short prefix of a JWT, nothing of a
+    /// permanent credential.
+    pub token_preview: String,
+    /// Milliseconds since the epoch; absent for a credential that never expires.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<f64>,
+    pub header_name: &'static str,
+    pub header_value: String,
+    /// The fields the vendor declares, in its order.
+    pub metadata: Vec<WireField>,
+}
+
+impl From<Session> for WireSession {
+    fn from(s: Session) -> Self {
+        Self {
+            provider: s.provider,
+            header_name: s.header.name(),
+            header_value: s.header_value().expose_secret().into(),
+            token: s.token.expose_secret().into(),
+            token_preview: s.preview(),
+            expires_at: s.expires().map(|ms| ms as f64),
+            metadata: WireField::list(&s.metadata, s.provider),
+        }
+    }
+}
+
+/// A session the application kept (`initialSession`), as `lib/client.js` reads it; also a
+/// session opened from the shared store, on its way to being adopted.
+#[cfg_attr(feature = "native", napi(object))]
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireSeed {
+    pub token: String,
+    /// Milliseconds since the epoch.
+    pub expires_at: f64,
+    /// Fields the vendor declares (others are dropped).
+    #[serde(default)]
+    pub metadata: Option<Vec<WireField>>,
+}
+
+impl WireSeed {
+    /// A session opened from the shared store.
+    pub fn stored(stored: crate::StoredSession, provider: &str) -> Self {
+        Self {
+            token: stored.token.expose_secret().into(),
+            expires_at: stored.expires_at_ms as f64,
+            metadata: Some(WireField::list(&stored.metadata, provider)),
+        }
+    }
+}
+
+/// The fields of a `VendorAuthError`.
+#[cfg_attr(feature = "native", napi(object, object_from_js = false))]
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireError {
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendor_message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendor_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<f64>,
+}
+
+impl From<Error> for WireError {
+    fn from(e: Error) -> Self {
+        Self {
+            code: e.code().as_str(),
+            message: e.message().into(),
+            status: e.status().map(u32::from),
+            provider: e.provider(),
+            vendor_message: e.vendor_message().map(Into::into),
+            vendor_code: e.vendor_code().map(Into::into),
+            retry_after_ms: e.retry_after_ms().map(|ms| ms as f64),
+        }
+    }
+}
+
+/// The end of an exchange (or an adoption): `{ session, freshUntil }` or `{ error }`. Errors are
+/// returned, not thrown, so that every field of the error reaches JS.
+#[cfg_attr(feature = "native", napi(object, object_from_js = false))]
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireOutcome {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<WireSession>,
+    /// With a session: until when the JS hot path may serve it (the core's refresh time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fresh_until: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<WireError>,
+}
+
+impl From<Result<(Session, Times), Error>> for WireOutcome {
+    fn from(result: Result<(Session, Times), Error>) -> Self {
+        match result {
+            Ok((session, times)) => Self {
+                session: Some(session.into()),
+                fresh_until: Some(js_ms(times.refresh_at_ms)),
+                error: None,
+            },
+            Err(error) => Self {
+                session: None,
+                fresh_until: None,
+                error: Some(error.into()),
+            },
+        }
+    }
+}
+
+/// The core's [`Plan`] for a caller off the hot path.
+#[cfg_attr(feature = "native", napi(object, object_from_js = false))]
+#[derive(Serialize)]
+pub struct WirePlan {
+    /// `'serve'`, `'refresh'` (serve, and refresh in the background), `'exchange'` (callers
+    /// wait for one) or `'reject'`.
+    #[cfg_attr(
+        feature = "native",
+        napi(ts_type = "'serve' | 'refresh' | 'exchange' | 'reject'")
+    )]
+    pub action: &'static str,
+    /// For serve and refresh: until when the hot path may serve the current header without
+    /// asking again (`Infinity` for a permanent credential).
+    pub until: f64,
+    /// For reject: the remembered error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<WireError>,
+}
+
+impl From<Plan> for WirePlan {
+    fn from(plan: Plan) -> Self {
+        let action = plan.action();
+        let (until, error) = match plan {
+            Plan::Serve { until_ms } | Plan::Refresh { until_ms } => (js_ms(until_ms), None),
+            Plan::Exchange => (0.0, None),
+            Plan::Reject(error) => (0.0, Some(error.into())),
+        };
+        Self {
+            action,
+            until,
+            error,
+        }
+    }
+}
+
+/// A value sealed for the shared token store, and how long the store should keep it.
+#[cfg_attr(feature = "native", napi(object, object_from_js = false))]
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireSealed {
+    /// Text: `v1.` and base64url of nonce, ciphertext and tag (the same on every build).
+    pub value: String,
+    pub ttl_ms: f64,
+}
+
+impl From<(String, u64)> for WireSealed {
+    fn from((value, ttl_ms): (String, u64)) -> Self {
+        Self {
+            value,
+            ttl_ms: ttl_ms as f64,
+        }
+    }
+}
+
+/// The option schema (every option and vendor, from the core's declarations) as JSON text: the
+/// same on both builds. `lib/options.js` checks options against it and the type-drift test
+/// compares `lib/index.d.ts` with it.
+pub fn option_schema_json() -> String {
+    serde_json::to_string(&crate::option_schema()).expect("the option schema always serializes")
+}
+
+/// Option names the core understands (every name the schema declares, once).
+#[cfg(feature = "native")]
+pub fn known_options() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for option in crate::option_schema().options {
+        if !names.contains(&option.name) {
+            names.push(option.name);
+        }
+    }
+    names
+}
+
+/// A field value crosses the native boundary as napi-rs's `Either<String, Vec<String>>`.
+#[cfg(feature = "native")]
+mod napi_value {
+    use super::FieldValue;
+    use napi::bindgen_prelude::{Either, FromNapiValue, ToNapiValue, TypeName};
+    use napi::{sys, ValueType};
+
+    type Js = Either<String, Vec<String>>;
+
+    impl TypeName for FieldValue {
+        fn type_name() -> &'static str {
+            Js::type_name()
+        }
+
+        fn value_type() -> ValueType {
+            Js::value_type()
+        }
+    }
+
+    impl ToNapiValue for FieldValue {
+        unsafe fn to_napi_value(env: sys::napi_env, value: Self) -> napi::Result<sys::napi_value> {
+            let js: Js = match value {
+                FieldValue::Text(text) => Either::A(text),
+                FieldValue::List(items) => Either::B(items),
+            };
+            // SAFETY: forwarded as napi-rs calls us, with the same env.
+            unsafe { Js::to_napi_value(env, js) }
+        }
+    }
+
+    impl FromNapiValue for FieldValue {
+        unsafe fn from_napi_value(
+            env: sys::napi_env,
+            value: sys::napi_value,
+        ) -> napi::Result<Self> {
+            // SAFETY: forwarded as napi-rs calls us, with the same env and value.
+            Ok(match unsafe { Js::from_napi_value(env, value)? } {
+                Either::A(text) => FieldValue::Text(text),
+                Either::B(items) => FieldValue::List(items),
+            })
+        }
+    }
+}
