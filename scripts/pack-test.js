@@ -1,8 +1,9 @@
 'use strict'
 // `npm run test:pack`: install vendor-auth the way users do and check it works there.
 //
-// Builds nothing: it needs the release addon from `npm run build` (vendor-auth.linux-x64-gnu.node
-// in the repository root) and a Linux x64 glibc host. Steps:
+// Builds nothing itself (`npm run test:pack` first runs scripts/ensure-built.js --wasm): it needs
+// the release addon from `npm run build` (vendor-auth.linux-x64-gnu.node in the repository root),
+// wasm/ from `npm run build:wasm`, and a Linux x64 glibc host. Steps:
 //   1. copy the addon into npm/linux-x64-gnu (as `napi artifacts` does before publishing);
 //   2. `npm pack` the root package, with the `optionalDependencies` that `napi prepublish` adds
 //      at publish time (one per `napi.targets` entry, at the root version), and the
@@ -14,6 +15,8 @@
 //      each with real exchanges against the mock of `vendor-auth/testing`; `tsc --noEmit` on
 //      types.ts / types-esm.mts; with the platform package moved away, the fallback to the wasm
 //      build (fallback.cjs); and the linked `vendor-auth` bin (--version).
+//   5. with `--node <path to a node binary>` (repeatable; scripts/node-versions.sh passes Node 22
+//      and 24): step 4 again (all but tsc) with each of those, from the same install.
 // Exits non-zero on any failure. Temporary folders are removed (KEEP_PACK_TEST_TMP=1 keeps them).
 
 const { spawnSync } = require('node:child_process')
@@ -26,6 +29,8 @@ const fixture = path.join(root, '__test__', 'fixtures', 'consumer')
 const rootPkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
 const PLATFORM = 'linux-x64-gnu'
 const STEP_TIMEOUT_MS = 180_000
+/** Other node binaries to run the consumer with (`--node <path>`, repeatable). */
+const otherNodes = process.argv.flatMap((arg, i, all) => (arg === '--node' && all[i + 1] ? [all[i + 1]] : []))
 
 const results = []
 
@@ -261,30 +266,43 @@ async function main() {
     })
 
     if (installed) {
-      const node = (file, label) =>
-        step(label, () => run('node', [file], { cwd: consumer, env: bareEnv }).trim().split('\n').pop())
-      node('cjs.cjs', 'CommonJS require + authenticate() against the mock (vendy, puppetvendors)')
-      node('esm.mjs', 'ESM import + authenticate() against the mock')
-      step('tsc --noEmit on types.ts and types-esm.mts', () => {
-        run('node', [path.join('node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '-p', 'tsconfig.json'], {
-          cwd: consumer,
-          env: bareEnv,
+      // This machine's node first (as `node` on the stripped PATH), then each --node binary, its
+      // folder first on PATH so that the bin's `#!/usr/bin/env node` finds it too.
+      const nodes = [{ prefix: '', exe: 'node', env: bareEnv }]
+      for (const exe of otherNodes) {
+        const version = run(exe, ['--version']).trim()
+        const env = { ...bareEnv, PATH: `${path.dirname(path.resolve(exe))}${path.delimiter}${bareEnv.PATH}` }
+        nodes.push({ prefix: `node ${version}: `, exe: path.resolve(exe), env })
+      }
+      const withNode = ({ prefix, exe, env }, file, label) =>
+        step(`${prefix}${label}`, () => run(exe, [file], { cwd: consumer, env }).trim().split('\n').pop())
+      for (const node of nodes) {
+        withNode(node, 'cjs.cjs', 'CommonJS require + authenticate() against the mock (vendy, puppetvendors)')
+        withNode(node, 'esm.mjs', 'ESM import + authenticate() against the mock')
+        if (node.prefix === '') {
+          step('tsc --noEmit on types.ts and types-esm.mts', () => {
+            run('node', [path.join('node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '-p', 'tsconfig.json'], {
+              cwd: consumer,
+              env: bareEnv,
+            })
+            return `TypeScript ${installedVersion('typescript')}`
+          })
+        }
+        step(`${node.prefix}the vendor-auth bin is linked: vendor-auth --version`, () => {
+          const out = run(path.join('node_modules', '.bin', 'vendor-auth'), ['--version'], {
+            cwd: consumer,
+            env: node.env,
+          })
+          if (out.trim() !== rootPkg.version) fail(`vendor-auth --version printed ${JSON.stringify(out)}`)
+          return out.trim()
         })
-        return `TypeScript ${installedVersion('typescript')}`
-      })
-      step('the vendor-auth bin is linked: vendor-auth --version', () => {
-        const out = run(path.join('node_modules', '.bin', 'vendor-auth'), ['--version'], {
-          cwd: consumer,
-          env: bareEnv,
-        })
-        if (out.trim() !== rootPkg.version) fail(`vendor-auth --version printed ${JSON.stringify(out)}`)
-        return out.trim()
-      })
+      }
       const platformModule = path.join(consumer, 'node_modules', `${napi.packageName}-${PLATFORM}`)
       const hidden = path.join(tmp, 'hidden-platform-package')
       fs.renameSync(platformModule, hidden)
       try {
-        node('fallback.cjs', 'without the platform package: the wasm build, and exchanges')
+        for (const node of nodes)
+          withNode(node, 'fallback.cjs', 'without the platform package: the wasm build, and exchanges')
       } finally {
         fs.renameSync(hidden, platformModule)
       }

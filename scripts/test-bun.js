@@ -1,32 +1,49 @@
 'use strict'
 // `npm run test:bun`: the Node behaviour suites under Bun (the `bun` dev dependency), which loads
-// the napi addon, then again against the wasm build (VENDOR_AUTH_FORCE_WASM=1). `bun test` runs
+// the napi addon, and against the wasm build (VENDOR_AUTH_FORCE_WASM=1): the two builds run side
+// by side, each in its own `bun test`, their lines prefixed with the build's name. `bun test` runs
 // node:test files; its 5 s default per-test timeout is raised (node:test has none, and the
 // refresh tests wait for real token windows). Children the suites spawn run under Bun too
 // (process.execPath). Not run here: mock-vendor (tests the mock, and forks it over IPC, which Bun
 // does not fully support), server-only/leak/soak (Node-specific probes and runners), and the
 // wasm/fallback/workerd/edge-entry files (their own runners or runtimes).
 
-const { spawnSync } = require('node:child_process')
+const { spawn } = require('node:child_process')
 const path = require('node:path')
+const readline = require('node:readline')
 
 const root = path.join(__dirname, '..')
 const bun = path.join(path.dirname(require.resolve('bun/package.json')), require('bun/package.json').bin.bun)
 const SUITES = ['authenticate', 'client', 'faults', 'lifecycle', 'redaction', 'traffic'].map(
   (name) => `./__test__/${name}.test.js`,
 )
+const BUILDS = [
+  ['native', {}],
+  ['wasm', { VENDOR_AUTH_FORCE_WASM: '1' }],
+]
 
-let failed = 0
-for (const [label, env] of [
-  ['native addon', {}],
-  ['wasm build', { VENDOR_AUTH_FORCE_WASM: '1' }],
-]) {
-  console.log(`\n==> bun test (${label})`)
-  const result = spawnSync(bun, ['test', '--timeout', '120000', ...SUITES], {
+function runBuild([label, env]) {
+  const started = Date.now()
+  console.log(`[${label}] bun test ${SUITES.join(' ')}`)
+  const child = spawn(bun, ['test', '--timeout', '120000', ...SUITES], {
     cwd: root,
-    stdio: 'inherit',
+    stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   })
-  if (result.status !== 0) failed += 1
+  for (const stream of [child.stdout, child.stderr])
+    readline.createInterface({ input: stream }).on('line', (line) => console.log(`[${label}] ${line}`))
+  const seconds = () => Math.round((Date.now() - started) / 1000)
+  return new Promise((resolve) => {
+    child.on('error', (error) => resolve({ label, ok: false, why: error.message, seconds: seconds() }))
+    child.on('close', (code, signal) =>
+      resolve({ label, ok: code === 0, why: signal || `exit ${code}`, seconds: seconds() }),
+    )
+  })
 }
-process.exitCode = failed === 0 ? 0 : 1
+
+Promise.all(BUILDS.map(runBuild)).then((results) => {
+  console.log('\n==> bun test')
+  for (const { label, ok, why, seconds } of results)
+    console.log(`${label}: ${ok ? 'pass' : `FAIL (${why})`} (${seconds} s)`)
+  process.exitCode = results.every((r) => r.ok) ? 0 : 1
+})
