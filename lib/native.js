@@ -7,7 +7,7 @@ const { VendorAuthError } = require('./errors')
 const { prepareOptions, nativeTypes } = require('./options')
 const { envSnapshot, declareEnvNames } = require('./outcome')
 
-const OUR_CODES = new Set(['INVALID_OPTIONS', 'INSECURE_URL'])
+const OUR_CODES = new Set(['INVALID_OPTIONS', 'INSECURE_URL', 'INTERNAL'])
 
 /** The driver factory over a loaded binding (see `loadBinding`). */
 function nativeDriverFactory(binding) {

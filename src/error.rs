@@ -93,6 +93,9 @@ pub struct Error {
     /// An `INVALID_OPTIONS` whose only fault is a credential that is not there (yet): a client
     /// reports it at first use, not at construction.
     missing_credentials: bool,
+    /// For `INVALID_RESPONSE`: what was wrong with the answer, without the message's framing
+    /// (so that another framing, e.g. for `initialSession`, needs no message surgery).
+    problem: Option<String>,
 }
 
 impl Error {
@@ -107,6 +110,7 @@ impl Error {
             retry_after_ms: None,
             permanent: false,
             missing_credentials: false,
+            problem: None,
         }
     }
 
@@ -133,6 +137,17 @@ impl Error {
             format!("{provider} sent an unusable token response: {what}"),
         )
         .with_provider(provider)
+        .with_problem(what.to_string())
+    }
+
+    fn with_problem(mut self, problem: String) -> Self {
+        self.problem = Some(problem);
+        self
+    }
+
+    /// What was wrong with a vendor's answer (`INVALID_RESPONSE` only), unframed.
+    pub fn problem(&self) -> Option<&str> {
+        self.problem.as_deref()
     }
 
     /// The client was closed (in-flight and later exchanges end with this).

@@ -12,7 +12,7 @@ const { prepareOptions, nativeTypes } = require('../options')
 const { envSnapshot, declareEnvNames } = require('../outcome')
 const { ABORTED, OTHER } = require('./failure')
 
-const OUR_CODES = new Set(['INVALID_OPTIONS', 'INSECURE_URL'])
+const OUR_CODES = new Set(['INVALID_OPTIONS', 'INSECURE_URL', 'INTERNAL'])
 const CLOSED_MESSAGE = 'the client was closed; create a new one to get tokens again'
 /** What a closed driver plans: nothing to serve, no exchange (the client checks `closed` first). */
 const CLOSED_PLAN = Object.freeze({ action: 'reject', until: 0, error: { code: 'CLOSED', message: CLOSED_MESSAGE } })

@@ -253,11 +253,8 @@ pub trait Provider: Send + Sync + fmt::Debug {
     ) -> Result<Session, Error> {
         let id = self.id();
         let as_option = |e: Error| {
-            Error::invalid_options(format!(
-                "initialSession cannot be used: {}",
-                e.message()
-                    .trim_start_matches(&format!("{id} sent an unusable token response: "))
-            ))
+            let problem = e.problem().unwrap_or(e.message());
+            Error::invalid_options(format!("initialSession cannot be used: {problem}"))
         };
         let body = Map::from_iter([(
             "token".to_owned(),
