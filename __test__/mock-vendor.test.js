@@ -505,6 +505,30 @@ test('step trickle: the body arrives chunk by chunk, slowly', async () => {
   })
 })
 
+test("the mock's clock is Date: a mocked Date (node:test mock timers) moves iat/exp, expiryTime, the Date header, request times and verify()", async (t) => {
+  await withMock({}, async (mock) => {
+    const start = Date.parse('2030-01-01T00:00:00Z')
+    t.mock.timers.enable({ apis: ['Date'], now: start })
+    const res = await vendyAuth(mock)
+    assert.equal(res.status, 200)
+    // Node's own Date header reads the real clock; the mock's reads Date.
+    assert.equal(res.headers.date, 'Tue, 01 Jan 2030 00:00:00 GMT')
+    const { payload } = decodeJwt(res.json.token)
+    assert.equal(payload.iat, start / 1000)
+    assert.equal(res.json.expiryTime, 'Tue, 08 Jan 2030 00:00:00 GMT')
+    assert.equal(mock.requests[0].at, start)
+    assert.ok(mock.verify(res.json.token), 'valid now')
+    t.mock.timers.tick(7 * 86400_000 - 1000)
+    assert.ok(mock.verify(res.json.token), 'valid a second before exp')
+    t.mock.timers.tick(1000)
+    assert.equal(mock.verify(res.json.token), null, 'expired at exp')
+    const pv = await pvAuth(mock)
+    assert.equal(pv.headers.date, 'Tue, 08 Jan 2030 00:00:00 GMT')
+    assert.equal(decodeJwt(pv.json.data.token).payload.iat, start / 1000 + 7 * 86400)
+    assert.equal(mock.requests[1].at, start + 7 * 86400_000)
+  })
+})
+
 test('step lifetimeSec sets the stated expiry and the JWT exp; 0 or negative gives an expired token', async () => {
   await withMock({}, async (mock) => {
     mock.script('pv.authenticate', [{ lifetimeSec: 5 }, { lifetimeSec: -60 }])

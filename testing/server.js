@@ -278,8 +278,10 @@ async function startMockVendor(options = {}) {
     abort: new AbortController(),
   }
   const server = https.createServer({ cert, key }, (req, res) => {
-    // Every answer's Date header tells the vendor's (possibly skewed) clock.
-    if (clockOffsetMs !== 0) res.setHeader('date', new Date(Date.now() + clockOffsetMs).toUTCString())
+    // Every answer's Date header tells the vendor's (possibly skewed) clock, read from `Date`
+    // like the JWT's iat/exp: a test that mocks Date (node:test mock timers) moves both. Node's
+    // own Date header would read the real clock.
+    res.setHeader('date', new Date(Date.now() + clockOffsetMs).toUTCString())
     handleRequest(state, req, res).catch((err) =>
       sendJson(res, 500, mockError(`mock failure: ${err.message}`, 'MOCK_FAILURE')),
     )
