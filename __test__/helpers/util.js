@@ -6,6 +6,7 @@ const assert = require('node:assert/strict')
 const net = require('node:net')
 const path = require('node:path')
 const { spawn } = require('node:child_process')
+const { performance } = require('node:perf_hooks')
 const { setTimeout: sleep } = require('node:timers/promises')
 const { inspect } = require('node:util')
 
@@ -22,19 +23,26 @@ const CREDENTIAL_ENV = Object.freeze([
   'PUPPETVENDORS_SHOP_DOMAIN',
 ])
 
-/** Sleeps until the wall clock reaches `at` (ms since the epoch). */
+/**
+ * Sleeps (real timers) until the wall clock reaches `at` (ms since the epoch). For child
+ * processes, which do not see a test's virtual clock (helpers/clock.js); a test in this process
+ * moves its clock instead.
+ */
 async function sleepUntil(at) {
   const wait = at - Date.now()
   if (wait > 0) await sleep(wait)
 }
 
-/** Polls `predicate` until it is truthy; fails the test after `timeoutMs`. */
+/**
+ * Polls `predicate` until it is truthy; fails the test after `timeoutMs` of real time (measured
+ * on the monotonic clock: a mocked `Date` stands still).
+ */
 async function waitFor(predicate, { timeoutMs = 5000, intervalMs = 10, what = 'condition' } = {}) {
-  const deadline = Date.now() + timeoutMs
+  const deadline = performance.now() + timeoutMs
   for (;;) {
     const value = await predicate()
     if (value) return value
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    if (performance.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await sleep(intervalMs)
   }
 }
@@ -124,7 +132,7 @@ function withoutCredentialEnv(fn, vars = {}) {
  * after `timeoutMs`; `killed` says whether that was needed. `onSpawn(child)` may talk to it.
  */
 function runNode(args, { cwd = ROOT, env = {}, timeoutMs = 10_000, onSpawn } = {}) {
-  const started = Date.now()
+  const started = performance.now()
   const child = spawn(process.execPath, args, {
     cwd,
     env: { ...process.env, ...env },
@@ -143,7 +151,7 @@ function runNode(args, { cwd = ROOT, env = {}, timeoutMs = 10_000, onSpawn } = {
     child.on('error', reject)
     child.on('close', (code, signal) => {
       clearTimeout(timer)
-      resolve({ code, signal, stdout, stderr, killed, elapsedMs: Date.now() - started })
+      resolve({ code, signal, stdout, stderr, killed, elapsedMs: Math.round(performance.now() - started) })
     })
   })
   if (onSpawn) onSpawn(child)
@@ -158,34 +166,47 @@ function lastJsonLine(stdout) {
 }
 
 /**
- * Where an AuthClient puts its deadlines for a session with `expiresAt` installed at some time
- * in [`from`, `to`] (lib/client.js `#install`): safety margin = min(10 s, 10% of the remaining
- * lifetime), refresh window = max(margin, min(refreshWindowMs, half the remaining lifetime)).
- * Both deadlines grow with the install time, so `from` gives the earliest and `to` the latest.
+ * Where the core puts a client's deadlines for a session with `expiresAt` installed at some time
+ * in [`from`, `to`] (src/lifecycle.rs `Times::new`, `refreshable`): safety margin = min(10 s, 10%
+ * of the remaining lifetime), refresh window = max(margin, min(refreshWindowMs, half the remaining
+ * lifetime)), and the refresh endpoint is offered the token only while it has more than
+ * min(5 s, half the margin) left. The deadlines grow with the install time, so `from` gives the
+ * earliest and `to` the latest. From a lifetime of 100 s the margin is 10 s and the endpoint
+ * needs 5 s; from 2 × refreshWindowMs the window is refreshWindowMs: they no longer depend on the
+ * install time.
  */
 function clientDeadlines(expiresAt, from, to, refreshWindowMs = 300_000) {
   const at = (installedAt) => {
     const lifetime = Math.max(0, expiresAt - installedAt)
-    const margin = Math.min(10_000, lifetime * 0.1)
-    const window = Math.max(margin, Math.min(refreshWindowMs, lifetime * 0.5))
-    return { refreshAt: expiresAt - window, usableUntil: expiresAt - margin }
+    const margin = Math.min(10_000, Math.floor(lifetime / 10))
+    const window = Math.max(margin, Math.min(refreshWindowMs, Math.floor(lifetime / 2)))
+    return {
+      refreshAt: expiresAt - window,
+      usableUntil: expiresAt - margin,
+      refreshableUntil: expiresAt - Math.min(5_000, Math.floor(margin / 2)),
+    }
   }
   return {
     refreshAtEarliest: at(from).refreshAt,
     refreshAtLatest: at(to).refreshAt,
     usableUntilEarliest: at(from).usableUntil,
     usableUntilLatest: at(to).usableUntil,
+    refreshableUntilEarliest: at(from).refreshableUntil,
+    refreshableUntilLatest: at(to).refreshableUntil,
   }
 }
 
 /**
  * First `authHeader()` of `client`, with the client's deadlines for that token.
- * Resolves `{ header, session, ...clientDeadlines }`.
+ * Resolves `{ header, session, ...clientDeadlines }`. The core installs a token at the exchange's
+ * start plus its real (monotonic) duration: under a virtual clock (helpers/clock.js), which stands
+ * still meanwhile, `to` is the start plus the real time the call took.
  */
 async function firstToken(client, refreshWindowMs) {
   const from = Date.now()
+  const started = performance.now()
   const header = await client.authHeader()
-  const to = Date.now()
+  const to = Math.max(Date.now(), from + Math.ceil(performance.now() - started))
   const session = await client.getSession()
   return { header, session, ...clientDeadlines(session.expiresAt, from, to, refreshWindowMs) }
 }
