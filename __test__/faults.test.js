@@ -10,6 +10,8 @@ const { authenticate, VendorAuthError } = require('..')
 const { startMock, optionsFor, mockFor, clientFor } = require('./helpers')
 const { startTcpProxy } = require('./helpers/tcp-proxy')
 const { FAKE_TOKEN, JWT_PATTERN, rejection, timed, assertClean, mask, jwtPayload } = require('./helpers/faults')
+const { virtualClock, nextEvent } = require('./helpers/clock')
+const { clientDeadlines } = require('./helpers/util')
 
 const PV = 'puppetvendors'
 const pvError = (message, code) => ({ success: false, error: { message, code } })
@@ -630,33 +632,35 @@ test('an AbortSignal ends authenticate() on a stalled server with ABORTED', asyn
 })
 
 test('a refresh endpoint that starts answering 401: the client falls back to /authenticate', async (t) => {
+  const clock = virtualClock(t)
   const mock = await mockFor(t)
-  // A 14 s token: the client refreshes with ~7 s left (half its life), while it may still be
-  // offered to the refresh endpoint (the native side wants more than 5 s left).
-  mock.script('pv.authenticate', [{ lifetimeSec: 14 }])
+  // A normal 24 h token: the refresh window opens 5 min before expiry (refreshWindowMs), while
+  // the token may still be offered to the refresh endpoint (more than min(5 s, margin / 2) left).
   const { lines, logger } = lineSink()
   const client = clientFor(t, optionsFor(mock, PV, { logger }))
   const first = await client.authHeader()
   const session = await client.getSession()
+  const due = clientDeadlines(session.expiresAt, Date.now(), Date.now())
   mock.setDefault('pv.refresh', {
     status: 401,
     body: { success: false, error: { message: 'Invalid or expired token', code: 'UNAUTHORIZED' } },
   })
-  const deadline = Date.now() + 15_000
-  let header = first
-  while (mock.count('pv.authenticate') < 2 && Date.now() < deadline) {
-    header = await client.authHeader()
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  // The old token was served until the new one arrived.
+  clock.to(due.refreshAtLatest - 1)
+  assert.equal(await client.authHeader(), first, 'before the window: the current token, no exchange')
+  assert.equal(mock.count(), 1)
+  clock.to(due.refreshAtLatest)
+  const refreshed = nextEvent(client, 'refresh')
+  // The old token is served until the new one arrives.
+  assert.equal(await client.authHeader(), first, 'inside the window: the current token at once')
+  const renewed = await refreshed
   assert.equal(mock.count('pv.refresh'), 1, mask(lines.join('\n')))
   assert.equal(mock.count('pv.authenticate'), 2, mask(lines.join('\n')))
   const refresh = mock.requests.find((r) => r.endpoint === 'pv.refresh')
   assert.ok(refresh.headers['x-access-token'] === first['x-access-token'], 'the refresh sent the current token')
-  assert.ok(refresh.at < session.expiresAt - 5000, 'the refresh was tried while the token had > 5 s left')
-  header = await client.authHeader()
+  assert.ok(refresh.at < due.refreshableUntilEarliest, 'the refresh was tried while the token could be offered to it')
+  const header = await client.authHeader()
   assert.ok(header['x-access-token'] !== first['x-access-token'], 'a new token')
-  const renewed = await client.getSession()
+  assert.ok(header['x-access-token'] === renewed.token)
   assert.ok(renewed.expiresAt > Date.now() + 3600_000, 'the fallback token is a normal 24 h one')
   assert.ok(
     lines.some((l) => l.includes('refreshing in the background')),
@@ -669,9 +673,9 @@ test('a refresh endpoint that starts answering 401: the client falls back to /au
 })
 
 test('a refresh answering 500: the background refresh fails quietly and the old token keeps being served', async (t) => {
-  // A 6 s Vendy token: the refresh window opens at about half its life, the safety margin (10%)
-  // leaves ~2 s between the first background try and the point where callers must wait.
-  const mock = await mockFor(t, { vendy: { tokenLifetimeSec: 6 } })
+  const clock = virtualClock(t)
+  // A normal (7 day) Vendy token: the refresh window opens 5 min before expiry.
+  const mock = await mockFor(t)
   const { lines, logger } = lineSink()
   const client = clientFor(t, optionsFor(mock, 'vendy', { logger }))
   const unhandled = []
@@ -679,51 +683,61 @@ test('a refresh answering 500: the background refresh fails quietly and the old 
   process.on('unhandledRejection', onUnhandled)
   t.after(() => process.off('unhandledRejection', onUnhandled))
   const first = await client.authHeader()
+  const due = clientDeadlines((await client.getSession()).expiresAt, Date.now(), Date.now())
   mock.setDefault('vendy.auth', { status: 500 })
-  let deadline = Date.now() + 8000
-  while (mock.count('vendy.auth') < 2 && Date.now() < deadline) {
-    const header = await client.authHeader()
-    assert.ok(header.Authorization === first.Authorization, 'the still-valid token is served at once')
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
+  clock.to(due.refreshAtLatest)
+  const failed = nextEvent(client, 'error')
+  assert.ok((await client.authHeader()) === first, 'the still-valid token is served at once')
+  assertVendorError(await failed, 'SERVER_ERROR')
   assert.equal(mock.count('vendy.auth'), 2, 'a background refresh was tried')
-  while (!lines.some((l) => l.includes('background refresh failed')) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 10))
+  const backoff = lines
+    .map((l) => /background refresh failed \(SERVER_ERROR\); serving the current token, next try in (\d+) ms/.exec(l))
+    .find(Boolean)
+  assert.ok(backoff, mask(lines.join('\n')))
+  const nextTryMs = Number(backoff[1])
+  assert.ok(nextTryMs < 1000, `the first backoff is below 1 s: ${nextTryMs} ms`)
+  // A background refresh makes one attempt only (no retries inside Rust), and none more during
+  // its backoff.
+  const started = () => lines.filter((l) => l.includes('refreshing in the background')).length
+  assert.equal(started(), 1)
+  if (nextTryMs > 0) {
+    clock.tick(nextTryMs - 1)
+    assert.ok((await client.authHeader()) === first, 'still the first token')
+    assert.equal(started(), 1, 'no new attempt during the backoff')
   }
-  assert.ok(
-    lines.some((l) =>
-      /background refresh failed \(SERVER_ERROR\); serving the current token, next try in \d+ ms/.test(l),
-    ),
-    mask(lines.join('\n')),
-  )
-  // A background refresh makes one attempt only (no retries inside Rust).
   assert.equal(mock.count('vendy.auth'), 2)
-  assert.ok((await client.authHeader()).Authorization === first.Authorization, 'still the first token')
   mock.setDefault('vendy.auth', null)
-  // The next background try (after a jittered backoff) or, near expiry, a foreground exchange
-  // gets a new token; no caller ever sees the 500.
-  deadline = Date.now() + 8000
-  let header = first
-  while (header.Authorization === first.Authorization && Date.now() < deadline) {
-    header = await client.authHeader()
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
+  // The next background try, after the backoff, gets a new token; no caller ever sees the 500.
+  // (The backoff counts from when the failure arrived: the exchange's start on the virtual clock
+  // plus its real duration.)
+  clock.to(due.refreshAtLatest + nextTryMs + 5_000)
+  const refreshed = nextEvent(client, 'refresh')
+  assert.ok((await client.authHeader()) === first, 'served while the second try runs')
+  const renewed = await refreshed
+  assert.equal(started(), 2)
+  assert.equal(mock.count('vendy.auth'), 3)
+  const header = await client.authHeader()
   assert.ok(header.Authorization !== first.Authorization, 'a new token')
+  assert.ok(header.Authorization === `Bearer ${renewed.token}`)
   assert.deepEqual(unhandled, [])
 })
 
 test('revoked tokens: a foreground refresh inside the safety margin falls back to authenticate on 401', async (t) => {
-  // refreshWindowMs 0: no background refresh, so the first exchange after the 10 s token's
-  // safety margin (1 s) starts is a foreground one, while the token still has more than half its
-  // margin left for the refresh endpoint.
+  const clock = virtualClock(t)
+  // refreshWindowMs 0: no background refresh, so the first exchange once the 24 h token's safety
+  // margin (10 s) starts is a foreground one, while the token still has more than min(5 s,
+  // margin / 2) left for the refresh endpoint.
   const mock = await mockFor(t)
-  mock.script('pv.authenticate', [{ lifetimeSec: 10 }])
   const client = clientFor(t, optionsFor(mock, PV, { refreshWindowMs: 0 }))
   const first = await client.authHeader()
   const { expiresAt } = await client.getSession()
+  const due = clientDeadlines(expiresAt, Date.now(), Date.now(), 0)
+  assert.equal(due.usableUntilLatest, expiresAt - 10_000)
   mock.revokeTokens()
-  await new Promise((resolve) => setTimeout(resolve, expiresAt - 800 - Date.now()))
+  clock.to(due.usableUntilLatest - 1)
+  assert.equal(await client.authHeader(), first, 'the token, up to its margin')
   assert.equal(mock.count('pv.authenticate'), 1, 'no exchange before the margin')
+  clock.to(due.refreshableUntilEarliest - 1_000)
   const header = await client.authHeader()
   assert.ok(header['x-access-token'] !== first['x-access-token'], 'a new token')
   assert.equal(mock.count('pv.refresh'), 1)
