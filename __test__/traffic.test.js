@@ -11,7 +11,8 @@ const { Readable } = require('node:stream')
 
 const { authenticate } = require('..')
 const { optionsFor, mockFor, clientFor } = require('./helpers')
-const { expectVendorError } = require('./helpers/util')
+const { expectVendorError, clientDeadlines } = require('./helpers/util')
+const { virtualClock, nextEvent, settled } = require('./helpers/clock')
 
 const PV = 'puppetvendors'
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -160,76 +161,125 @@ test('invalidate(stale) drops only the current token, and says whether it did', 
 
 // ------------------------------------------------------------------ remembered failures
 
-test('429 with Retry-After: 120 → 20 sequential calls make one request and report the remaining wait', async (t) => {
+test('429 with Retry-After: 120 → 20 calls over the wait make one request and report the remaining wait; then one more', async (t) => {
+  const clock = virtualClock(t)
   const mock = await mockFor(t)
   mock.setDefault('pv.authenticate', { status: 429, headers: { 'Retry-After': '120' } })
   const client = clientFor(t, optionsFor(mock, PV))
+  const start = Date.now()
   let previous = Infinity
   for (let i = 0; i < 20; i += 1) {
+    // Calls spread over the first 114 s of the wait (the clock moves 6 s between them).
+    if (i > 0) clock.tick(6_000)
     const error = await client.authHeader().then(
       () => assert.fail('resolved'),
       (e) => e,
     )
     assert.equal(error.code, 'RATE_LIMITED')
-    assert.ok(error.retryAfterMs <= 120_000 && error.retryAfterMs > 110_000, `${error.retryAfterMs}`)
-    assert.ok(error.retryAfterMs <= previous)
+    const left = 120_000 - (Date.now() - start)
+    assert.ok(error.retryAfterMs >= left && error.retryAfterMs < left + 1_000, `${error.retryAfterMs} (${left})`)
+    assert.ok(error.retryAfterMs < previous)
     previous = error.retryAfterMs
   }
   assert.equal(mock.count('pv.authenticate'), 1)
   t.diagnostic(`20 calls after a 429 with Retry-After 120: ${mock.count('pv.authenticate')} vendor request(s)`)
+  // Once the wait is over, the next call asks the vendor again.
+  clock.to(start + 120_000 + 1_000)
+  await assert.rejects(client.authHeader(), (e) => e.code === 'RATE_LIMITED' && e.retryAfterMs === 120_000)
+  assert.equal(mock.count('pv.authenticate'), 2)
 })
 
 test('503 with Retry-After beyond maxRetryDelayMs is remembered the same way', async (t) => {
+  const clock = virtualClock(t)
   const mock = await mockFor(t)
   mock.setDefault('vendy.auth', { status: 503, headers: { 'Retry-After': '60' } })
   const client = clientFor(t, optionsFor(mock, 'vendy'))
+  const start = Date.now()
   for (let i = 0; i < 5; i += 1) {
+    if (i > 0) clock.tick(10_000)
     const error = await client.authHeader().then(
       () => assert.fail('resolved'),
       (e) => e,
     )
     assert.equal(error.code, 'SERVER_ERROR')
     assert.equal(error.status, 503)
-    assert.ok(error.retryAfterMs > 50_000 && error.retryAfterMs <= 60_000, `${error.retryAfterMs}`)
+    const left = 60_000 - (Date.now() - start)
+    assert.ok(error.retryAfterMs >= left && error.retryAfterMs < left + 1_000, `${error.retryAfterMs} (${left})`)
   }
   assert.equal(mock.count('vendy.auth'), 1)
+  clock.to(start + 61_000)
+  await assert.rejects(client.authHeader(), (e) => e.code === 'SERVER_ERROR')
+  assert.equal(mock.count('vendy.auth'), 2, 'asked again once the wait is over')
 })
 
 test('a rate limit during the refresh window keeps serving the valid token and holds further refreshes', async (t) => {
-  // A 20 s token: the refresh window opens at half its life (10 s left).
+  const clock = virtualClock(t)
+  // A normal (7 day) token: the refresh window opens 5 min before expiry.
   const mock = await mockFor(t)
-  mock.script('vendy.auth', [{ lifetimeSec: 20 }])
   const client = clientFor(t, optionsFor(mock, 'vendy'))
   const first = await client.authHeader()
   const { expiresAt } = await client.getSession()
+  const due = clientDeadlines(expiresAt, Date.now(), Date.now())
   mock.setDefault('vendy.auth', { status: 429, headers: { 'Retry-After': '120' } })
-  await sleep(expiresAt - 9_500 - Date.now())
+  clock.to(due.refreshAtLatest)
+  const limited = nextEvent(client, 'error')
+  assert.equal(await client.authHeader(), first, 'the valid token, at once')
+  assert.equal((await limited).code, 'RATE_LIMITED')
+  // 40 calls over the next 117 s.
   for (let i = 0; i < 40; i += 1) {
+    clock.tick(2_925)
     assert.equal(await client.authHeader(), first, 'the valid token, at once')
-    await sleep(25)
   }
   assert.equal(mock.count('vendy.auth'), 2, 'one refresh attempt, then none while the vendor asks to wait')
+  // The wait over (the token still has minutes), the next call tries the refresh again.
+  clock.to(due.refreshAtLatest + 121_000)
+  const again = nextEvent(client, 'error')
+  assert.equal(await client.authHeader(), first)
+  await again
+  assert.equal(mock.count('vendy.auth'), 3)
 })
 
 test('a refused key: a cool-down of 1 s then 2 s with no requests in between; invalidate() ends it', async (t) => {
+  const clock = virtualClock(t)
   const mock = await mockFor(t)
   mock.setDefault('pv.authenticate', { status: 401, body: { success: false, error: { message: 'Invalid API key' } } })
   const lines = []
   const client = clientFor(t, optionsFor(mock, PV, { logger: (l) => lines.push(l) }))
   const refused = (e) => e.code === 'UNAUTHORIZED'
-  for (let i = 0; i < 20; i += 1) await assert.rejects(client.authHeader(), refused)
-  assert.equal(mock.count('pv.authenticate'), 1)
-  await sleep(1_050)
-  for (let i = 0; i < 20; i += 1) await assert.rejects(client.authHeader(), refused)
+  const remembered =
+    (seconds = '\\d+') =>
+    (e) =>
+      refused(e) && new RegExp(`\\[remembered: no request is sent for ${seconds} s after a refusal`).test(e.message)
+  // A cool-down counts from when the refusal arrived: the exchange's start on this clock plus its
+  // real duration (well under the 500 ms allowed here).
+  const first = Date.now()
+  await assert.rejects(client.authHeader(), (e) => refused(e) && !/remembered/.test(e.message))
+  for (let i = 0; i < 20; i += 1) {
+    clock.to(first + i * 50)
+    await assert.rejects(client.authHeader(), remembered())
+  }
+  clock.to(first + 999)
+  await assert.rejects(client.authHeader(), remembered(1))
+  assert.equal(mock.count('pv.authenticate'), 1, 'no request during the first cool-down (1 s)')
+  clock.to(first + 1_500)
+  const second = Date.now()
+  await assert.rejects(client.authHeader(), (e) => refused(e) && !/remembered/.test(e.message))
   assert.equal(mock.count('pv.authenticate'), 2)
-  await sleep(1_050)
-  await assert.rejects(client.authHeader(), refused)
+  clock.to(second + 500)
+  await assert.rejects(client.authHeader(), remembered(2))
+  for (let i = 0; i < 20; i += 1) {
+    clock.to(second + 600 + i * 60)
+    await assert.rejects(client.authHeader(), remembered())
+  }
+  clock.to(second + 1_999)
+  await assert.rejects(client.authHeader(), remembered(1))
   assert.equal(mock.count('pv.authenticate'), 2, 'the second cool-down is 2 s')
   client.invalidate()
   await assert.rejects(client.authHeader(), refused)
   assert.equal(mock.count('pv.authenticate'), 3, 'invalidate() ended the cool-down')
-  await sleep(20)
-  assert.equal(lines.filter((l) => l.includes('cool-down')).length, 3, 'logged once per cool-down')
+  const coolDowns = () => lines.filter((l) => l.includes('cool-down')).length
+  await settled(() => coolDowns() >= 3, { what: 'the third cool-down line', settleMs: 20 })
+  assert.equal(coolDowns(), 3, 'logged once per cool-down')
 })
 
 test('a new client starts without the old client’s cool-down', async (t) => {
@@ -366,13 +416,19 @@ test('a logger that throws does not break an exchange', async (t) => {
 // ------------------------------------------------------------------ refresh fallback
 
 test('a foreground refresh that keeps getting 503 falls back to /authenticate once its retries are spent', async (t) => {
+  const clock = virtualClock(t)
   const mock = await mockFor(t)
-  mock.script('pv.authenticate', [{ lifetimeSec: 10 }])
+  // refreshWindowMs 0: the first exchange is a foreground one, inside the 24 h token's 10 s safety
+  // margin, while the token may still be offered to the refresh endpoint (more than 5 s left).
   const client = clientFor(t, optionsFor(mock, PV, { refreshWindowMs: 0, maxRetries: 1 }))
   const first = await client.authHeader()
   const { expiresAt } = await client.getSession()
+  const due = clientDeadlines(expiresAt, Date.now(), Date.now(), 0)
   mock.setDefault('pv.refresh', { status: 503 })
-  await sleep(expiresAt - 800 - Date.now())
+  clock.to(due.usableUntilLatest - 1)
+  assert.equal(await client.authHeader(), first)
+  assert.equal(mock.count(), 1)
+  clock.to(due.refreshableUntilEarliest - 2_000)
   const header = await client.authHeader()
   assert.notEqual(header['x-access-token'], first['x-access-token'])
   assert.equal(mock.count('pv.refresh'), 2, 'the refresh and its one retry')
