@@ -15,6 +15,8 @@ const { authenticate, createClient, VendorAuthError, ErrorCodes } = require('..'
 const { optionsFor, SECRETS, mockFor, clientFor } = require('./helpers')
 const { FAKE_TOKEN, JWT_PATTERN, assertClean, mask, jwtPayload, childEnv, rejection } = require('./helpers/faults')
 const { assertRedacted } = require('./helpers/renderings')
+const { virtualClock, nextEvent } = require('./helpers/clock')
+const { clientDeadlines } = require('./helpers/util')
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'faults')
 const PV = 'puppetvendors'
@@ -340,18 +342,19 @@ test('SERVER_ONLY (loaded beside browser globals) shows no credential from the e
 
 /**
  * A vendor's error body may echo the token it was sent (the refresh endpoint receives the current
- * token). Clock skew makes JS want a foreground exchange while the native side still sees the
- * (real) token as refreshable, so the refresh endpoint's error reaches the caller.
+ * token). Inside the safety margin a caller waits for a foreground exchange, and the token may
+ * still be offered to the refresh endpoint (more than min(5 s, margin / 2) left), so the refresh
+ * endpoint's error reaches the caller.
  */
 for (const [status, code, headers] of [
   [500, 'SERVER_ERROR', {}],
   [429, 'RATE_LIMITED', { 'Retry-After': '600' }],
 ]) {
   test(`a ${status} from the refresh endpoint echoing the current token: the ${code} error does not hold it`, async (t) => {
+    const clock = virtualClock(t)
     const mock = await mockFor(t)
-    // A 10 s token and no refresh window: the first exchange is a foreground one inside the
-    // 1 s safety margin, while the token may still be offered to the refresh endpoint.
-    mock.script('pv.authenticate', [{ lifetimeSec: 10 }])
+    // A 24 h token and no refresh window: the first exchange is a foreground one inside the 10 s
+    // safety margin, while the token may still be offered to the refresh endpoint (5 s).
     const lines = []
     const logger = (line) => lines.push(line)
     const client = clientFor(t, optionsFor(mock, PV, { maxRetries: 0, refreshWindowMs: 0, logger }))
@@ -364,7 +367,11 @@ for (const [status, code, headers] of [
         error: { message: `Cannot refresh token ${request.headers['x-access-token']}`, code: 'INTERNAL_SERVER_ERROR' },
       },
     }))
-    await new Promise((resolve) => setTimeout(resolve, expiresAt - 800 - Date.now()))
+    const due = clientDeadlines(expiresAt, Date.now(), Date.now(), 0)
+    clock.to(due.usableUntilLatest - 1)
+    assert.equal((await client.authHeader())['x-access-token'], token)
+    assert.equal(mock.count(), 1)
+    clock.to(due.refreshableUntilEarliest - 2_000)
     const outcome = await client.authHeader().then(
       () => null,
       (error) => error,
@@ -420,7 +427,8 @@ test('INVALID_OPTIONS does not echo a credential passed in the wrong option (swa
 // ------------------------------------------------------------------ debug logging
 
 test('the logger option tells what happened, without secrets or tokens', async (t) => {
-  const mock = await mockFor(t, { vendy: { tokenLifetimeSec: 4 } })
+  const clock = virtualClock(t)
+  const mock = await mockFor(t)
   const lines = []
   const logger = (line) => lines.push(line)
 
@@ -428,13 +436,11 @@ test('the logger option tells what happened, without secrets or tokens', async (
   const pv = await authenticate(optionsFor(mock, PV, { logger, timeoutMs: 300 }))
   const client = clientFor(t, { ...optionsFor(mock, 'vendy'), logger: { debug: logger } })
   const first = await client.authHeader()
-  // The 4 s token enters its refresh window after about 2 s.
-  const deadline = Date.now() + 8000
-  while (lines.filter((l) => l.startsWith('vendor-auth vendy new token')).length < 2) {
-    if (Date.now() > deadline) break
-    await client.authHeader()
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+  // Into the (7 day) token's refresh window, 5 min before it expires: one background refresh.
+  clock.to(clientDeadlines((await client.getSession()).expiresAt, Date.now(), Date.now()).refreshAtLatest)
+  const refreshed = nextEvent(client, 'refresh')
+  assert.equal(await client.authHeader(), first)
+  await refreshed
   const text = lines.join('\n')
   const port = new URL(mock.baseUrl).port
   for (const pattern of [
