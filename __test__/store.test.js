@@ -7,11 +7,11 @@
 const { describe, it, before, after, beforeEach } = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('node:path')
-const { setTimeout: sleep } = require('node:timers/promises')
 
 const { createClient, redisTokenStore, ErrorCodes } = require('..')
 const { SECRETS, startMock, optionsFor } = require('./helpers')
 const { runNode, lastJsonLine, waitFor } = require('./helpers/util')
+const { virtualClock } = require('./helpers/clock')
 const { assertClean } = require('./helpers/faults')
 const { startRedis } = require('./helpers/redis')
 
@@ -312,7 +312,8 @@ describe('degraded mode: a store fault never fails authHeader() while the vendor
   }
 })
 
-it('Redis stopped mid-run: clients keep working from the vendor, then share again after it restarts', async () => {
+it('Redis stopped mid-run: clients keep working from the vendor, then share again after it restarts', async (t) => {
+  const clock = virtualClock(t)
   // Own Redis server and connections for this test (the shared one stays up for the others).
   const own = await startRedis()
   const connections = []
@@ -340,13 +341,20 @@ it('Redis stopped mid-run: clients keep working from the vendor, then share agai
 
     await own.start()
     await waitFor(() => connections.every((r) => r.isReady), { what: 'reconnected', timeoutMs: 10_000 })
-    // After the fault back-off (2 s) the store is asked again.
-    await sleep(2100)
+    // During the fault back-off (2 s) the store is not asked: a's new token is its own.
+    clock.tick(1_900)
+    a.invalidate()
+    const alone = await a.authHeader()
+    assert.equal(mock.count('pv.authenticate'), 4)
+    assert.deepEqual(await connections[0].keys('*'), [], 'nothing published to the restarted Redis yet')
+    // After it, the store is asked again.
+    clock.tick(200)
     a.invalidate()
     const shared = await a.authHeader()
     b.invalidate()
+    assert.notDeepEqual(shared, alone)
     assert.deepEqual(await b.authHeader(), shared, 'b adopted what a published')
-    assert.equal(mock.count('pv.authenticate'), 4)
+    assert.equal(mock.count('pv.authenticate'), 5)
     assert.deepEqual(errors, ['STORE_UNAVAILABLE', 'STORE_UNAVAILABLE'])
   } finally {
     await Promise.allSettled(connections.map((r) => r.quit()))
@@ -368,10 +376,12 @@ describe('a fleet of 8 processes on one store', () => {
   })
 
   it('the refresh window: exactly 1 refresh across the 8 (ioredis), and all move to its token', async () => {
-    // A 12 s token: refresh window 6 s, usable for ~10.8 s. The fleet calls authHeader() every
-    // 25 ms until ~9 s after its start, through the window.
-    mock.script('pv.authenticate', [{ lifetimeSec: 12 }])
-    const runUntil = Date.now() + 2500 + 9000
+    // Child processes do not see a virtual clock: the token really ages here, so it is short. An
+    // 8 s token (7-8 s: the JWT's exp has whole seconds): its refresh window opens 3.5-4 s after
+    // it was issued, the refreshed token's 7.5-8 s after; usable until ~7 s. The fleet calls
+    // authHeader() every 25 ms until 6 s after its start, through the first window only.
+    mock.script('pv.authenticate', [{ lifetimeSec: 8 }])
+    const runUntil = Date.now() + 2500 + 6000
     const reports = await fleet(8, { FIXTURE_MODE: 'window', FIXTURE_STORE: 'ioredis', RUN_UNTIL: String(runUntil) })
     assert.equal(mock.count('pv.authenticate'), 1)
     assert.equal(mock.count('pv.refresh'), 1)
