@@ -5,18 +5,17 @@
 //
 // Timing: an AuthClient refreshes at most half a token's lifetime before expiry and stops
 // handing a token out min(10 s, 10% of its lifetime) before expiry (see clientDeadlines in
-// helpers/util.js). Tests use tokens of a few seconds, wait for those deadlines with generous
-// margins, and run the slow scenarios concurrently.
+// helpers/util.js). Tests that need a token to age move a virtual clock (helpers/clock.js) to
+// those deadlines instead of sleeping; exchanges themselves (and a vendor's delay) take real time.
 // Run: node --test __test__/client.test.js
 
 const { describe, it } = require('node:test')
 const assert = require('node:assert/strict')
+const { performance } = require('node:perf_hooks')
 
 const { createClient, AuthClient, Session } = require('..')
 const { SECRETS, startMock, optionsFor } = require('./helpers')
 const {
-  sleep,
-  sleepUntil,
   waitFor,
   decodeJwt,
   firstToken,
@@ -24,6 +23,7 @@ const {
   expectVendorErrorSync,
   withoutCredentialEnv,
 } = require('./helpers/util')
+const { virtualClock, nextEvent } = require('./helpers/clock')
 
 /**
  * A fresh mock and a client on it, both closed when the test ends. `clientOptions` may be a
@@ -232,15 +232,20 @@ describe('a fresh token is answered from the cache', () => {
 
 describe('a failure is never cached', () => {
   it('after a foreground 401 the next call waits out a 1 s cool-down, then makes a new request', async (t) => {
+    const clock = virtualClock(t)
     const { mock, client } = await setup(t, 'vendy')
     mock.script('vendy.auth', { status: 401, body: { message: 'incorrect password' } })
     const refused = { code: 'UNAUTHORIZED', status: 401, provider: 'vendy', vendorMessage: 'incorrect password' }
+    const refusedAt = Date.now()
     await expectVendorError(client.authHeader(), refused)
     assert.equal(mock.count('vendy.auth'), 1)
     // Inside the cool-down: the same error at once, no request.
     await expectVendorError(client.authHeader(), { ...refused, message: /remembered/ })
+    clock.to(refusedAt + 999)
+    await expectVendorError(client.authHeader(), { ...refused, message: /remembered/ })
     assert.equal(mock.count('vendy.auth'), 1)
-    await new Promise((resolve) => setTimeout(resolve, 1050))
+    // (The cool-down counts from when the 401 arrived: its real duration is allowed for.)
+    clock.to(refusedAt + 1_500)
     const header = await client.authHeader()
     assert.match(header.Authorization, /^Bearer /)
     assert.equal(mock.count('vendy.auth'), 2)
@@ -261,23 +266,27 @@ describe('a failure is never cached', () => {
 
 // ---------------------------------------------------------------------- refresh and expiry
 
-describe('refresh ahead of expiry and expiry', { concurrency: true }, () => {
+describe('refresh ahead of expiry and expiry', () => {
+  // Each test moves its own virtual clock (a mocked Date is global): they run one at a time.
   it('Vendy: early in a short token the (clamped) 5-minute window has not started; inside it the current token is returned at once and exactly one background POST /auth starts', async (t) => {
+    const clock = virtualClock(t)
     const { mock, client } = await setup(t, 'vendy')
-    // First token lives ~6 s; the refresh answers only after 1.5 s.
-    mock.script('vendy.auth', [{ lifetimeSec: 6 }, { delayMs: 1500 }])
+    // The first token lives 6 min: the default window (5 min) is clamped to half of it (3 min).
+    // The refresh answers only after 1.5 s (real time).
+    mock.script('vendy.auth', [{ lifetimeSec: 360 }, { delayMs: 1500 }])
     const first = await firstToken(client)
+    assert.ok(first.refreshAtEarliest >= first.session.expiresAt - 181_000, 'the window is clamped to half the life')
 
-    // The default window (5 min) is clamped to half the lifetime: after ~1 s nothing is due.
-    await sleepUntil(Math.min(Date.now() + 1000, first.refreshAtEarliest - 300))
+    clock.to(first.refreshAtEarliest - 1)
     for (const header of await many(200, () => client.authHeader())) assert.equal(header, first.header)
-    assert.equal(mock.count('vendy.auth'), 1, 'no refresh early in the token life')
+    assert.equal(mock.count('vendy.auth'), 1, 'no refresh before the window')
 
-    await sleepUntil(first.refreshAtLatest + 50)
-    assert.ok(Date.now() < first.usableUntilEarliest - 500, 'test setup: still well before the safety margin')
-    const started = Date.now()
+    clock.to(first.refreshAtLatest)
+    assert.ok(Date.now() < first.usableUntilEarliest - 60_000, 'test setup: well before the safety margin')
+    const refreshed = nextEvent(client, 'refresh')
+    const started = performance.now()
     const inWindow = await many(200, () => client.authHeader())
-    const elapsed = Date.now() - started
+    const elapsed = performance.now() - started
     assert.ok(elapsed < 1000, `callers waited ${elapsed} ms; the refresh takes 1500 ms`)
     for (const header of inWindow) assert.equal(header, first.header, 'the current token')
 
@@ -290,48 +299,48 @@ describe('refresh ahead of expiry and expiry', { concurrency: true }, () => {
     for (const header of await many(100, () => client.authHeader())) assert.equal(header, first.header)
     assert.equal(mock.count('vendy.auth'), 2, 'exactly one background refresh')
 
-    const next = await waitFor(
-      async () => {
-        const header = await client.authHeader()
-        return header !== first.header && header
-      },
-      { what: 'the refreshed token', timeoutMs: 5000 },
-    )
-    assert.notEqual(next.Authorization, first.header.Authorization)
+    const session = await refreshed
+    const next = await client.authHeader()
+    assert.notEqual(next, first.header)
+    assert.equal(next.Authorization, session.headerValue)
     assert.ok((await client.getSession()).expiresAt > first.session.expiresAt)
     assert.equal(mock.count('vendy.auth'), 2)
   })
 
   it('refreshWindowMs shorter than half the lifetime is honoured: no refresh before it', async (t) => {
-    const refreshWindowMs = 1500
+    const clock = virtualClock(t)
+    const refreshWindowMs = 60_000
     const { mock, client } = await setup(t, 'vendy', { refreshWindowMs })
-    mock.script('vendy.auth', { lifetimeSec: 6 })
     const first = await firstToken(client, refreshWindowMs)
     assert.equal(first.refreshAtLatest, first.session.expiresAt - refreshWindowMs)
 
-    // Past half the lifetime, but more than refreshWindowMs before expiry: still fresh.
-    await sleepUntil(first.session.expiresAt - refreshWindowMs - 700)
+    // Days past half the (7 day) lifetime, but more than refreshWindowMs before expiry: still fresh.
+    clock.to(first.refreshAtLatest - 1)
     for (const header of await many(100, () => client.authHeader())) assert.equal(header, first.header)
     assert.equal(mock.count('vendy.auth'), 1)
 
-    await sleepUntil(first.refreshAtLatest + 100)
+    clock.to(first.refreshAtLatest)
     assert.ok(Date.now() < first.usableUntilEarliest, 'test setup: inside the window')
+    const refreshed = nextEvent(client, 'refresh')
     assert.equal(await client.authHeader(), first.header)
-    await waitFor(() => mock.count('vendy.auth') === 2, { what: 'the background refresh' })
+    await refreshed
+    assert.equal(mock.count('vendy.auth'), 2)
   })
 
   it('PuppetVendors: refreshes through POST /refresh-token with the current token in x-access-token (under /v2)', async (t) => {
+    const clock = virtualClock(t)
     // A /v2 base URL, as in PuppetVendors' production form.
     const { mock, client: v2 } = await setup(t, 'puppetvendors', (m) => ({ baseUrl: `${m.baseUrl}/v2` }))
-    // A 13 s token: at half-life more than 5 s remain, enough to be offered to /refresh-token.
-    mock.script('pv.authenticate', { lifetimeSec: 13 })
+    // A 24 h token: its refresh window opens 5 min before expiry, when far more than the 5 s the
+    // refresh endpoint needs are left.
     mock.script('pv.refresh', { delayMs: 1000 })
     const first = await firstToken(v2)
 
-    await sleepUntil(first.refreshAtLatest + 50)
-    const started = Date.now()
+    clock.to(first.refreshAtLatest)
+    const refreshed = nextEvent(v2, 'refresh')
+    const started = performance.now()
     for (const header of await many(100, () => v2.authHeader())) assert.equal(header, first.header)
-    assert.ok(Date.now() - started < 800, 'answered before the refresh endpoint answered')
+    assert.ok(performance.now() - started < 800, 'answered before the refresh endpoint answered')
 
     await waitFor(() => mock.count('pv.refresh') === 1, { what: 'POST /refresh-token' })
     const refresh = mock.requests.find((r) => r.endpoint === 'pv.refresh')
@@ -340,13 +349,9 @@ describe('refresh ahead of expiry and expiry', { concurrency: true }, () => {
     assert.equal(refresh.headers['x-access-token'], first.session.token)
     assert.ok(!refresh.body.includes(SECRETS.pvApiKey), 'the API key is not sent to /refresh-token')
 
-    const next = await waitFor(
-      async () => {
-        const header = await v2.authHeader()
-        return header !== first.header && header
-      },
-      { what: 'the refreshed token' },
-    )
+    await refreshed
+    const next = await v2.authHeader()
+    assert.notEqual(next, first.header)
     assert.notEqual(next['x-access-token'], first.session.token)
     assert.equal(mock.count('pv.authenticate'), 1, 'no re-authentication')
     assert.equal(mock.count('pv.refresh'), 1, 'exactly one refresh')
@@ -361,73 +366,74 @@ describe('refresh ahead of expiry and expiry', { concurrency: true }, () => {
   })
 
   it('PuppetVendors: when /refresh-token answers 401 (revoked token) the refresh falls back to POST /authenticate', async (t) => {
+    const clock = virtualClock(t)
     const { mock, client } = await setup(t, 'puppetvendors')
-    mock.script('pv.authenticate', { lifetimeSec: 13 })
     const first = await firstToken(client)
     mock.revokeTokens()
 
-    await sleepUntil(first.refreshAtLatest + 50)
+    clock.to(first.refreshAtLatest)
+    const refreshed = nextEvent(client, 'refresh')
     assert.equal(await client.authHeader(), first.header)
-    await waitFor(() => mock.count('pv.authenticate') === 2, { what: 'the fall-back POST /authenticate' })
+    await refreshed
     assert.deepEqual(
       mock.requests.map((r) => r.endpoint),
       ['pv.authenticate', 'pv.refresh', 'pv.authenticate'],
     )
     assert.equal(mock.requests[1].headers['x-access-token'], first.session.token)
     assert.deepEqual(JSON.parse(mock.requests[2].body), { apiKey: SECRETS.pvApiKey })
-    const next = await waitFor(
-      async () => {
-        const header = await client.authHeader()
-        return header !== first.header && header
-      },
-      { what: 'the new token' },
-    )
+    const next = await client.authHeader()
+    assert.notEqual(next, first.header)
     assert.notEqual(next['x-access-token'], first.session.token)
   })
 
   it('PuppetVendors: a scripted 401 on every /refresh-token also falls back to /authenticate', async (t) => {
+    const clock = virtualClock(t)
     const { mock, client } = await setup(t, 'puppetvendors')
-    mock.script('pv.authenticate', { lifetimeSec: 13 })
     mock.setDefault('pv.refresh', {
       status: 401,
       body: { success: false, error: { message: 'Invalid or expired token', code: 'UNAUTHORIZED' } },
     })
     const first = await firstToken(client)
-    await sleepUntil(first.refreshAtLatest + 50)
+    clock.to(first.refreshAtLatest)
+    const refreshed = nextEvent(client, 'refresh')
     assert.equal(await client.authHeader(), first.header)
-    await waitFor(() => mock.count('pv.authenticate') === 2, { what: 'the fall-back POST /authenticate' })
+    await refreshed
+    assert.equal(mock.count('pv.authenticate'), 2, 'the fall-back POST /authenticate')
     assert.equal(mock.count('pv.refresh'), 1)
-    await waitFor(async () => (await client.authHeader()) !== first.header, { what: 'the new token' })
+    assert.notEqual(await client.authHeader(), first.header)
   })
 
   for (const provider of ['vendy', 'puppetvendors']) {
     it(`${provider}: a failed background refresh keeps serving the valid token, retries after backoff, and an error surfaces only when no valid token is left`, async (t) => {
+      const clock = virtualClock(t)
       const { mock, client } = await setup(t, provider, { maxRetries: 0 })
       const failing = { status: 500, body: { success: false, error: { message: 'maintenance' } } }
-      mock.script(endpointOf[provider], { lifetimeSec: 6 })
       const first = await firstToken(client)
       mock.setDefault(endpointOf[provider], failing)
       if (provider === 'puppetvendors') mock.setDefault('pv.refresh', failing)
       const requestsSoFar = () => mock.count()
 
-      await sleepUntil(first.refreshAtLatest + 50)
+      clock.to(first.refreshAtLatest)
+      let failed = nextEvent(client, 'error')
       assert.equal(await client.authHeader(), first.header)
-      await waitFor(() => requestsSoFar() === 2, { what: 'the first background refresh' })
-      await sleep(200) // let the 500 arrive
+      assert.equal((await failed).code, 'SERVER_ERROR')
+      assert.equal(requestsSoFar(), 2, 'the first background refresh')
       assert.equal(await client.authHeader(), first.header, 'the failure is not handed to callers')
 
-      // The first backoff is below 1 s: a call after it starts another background attempt.
-      await sleep(1100)
-      assert.ok(Date.now() < first.usableUntilEarliest - 300, 'test setup: the token is still usable')
+      // The first backoff is below 1 s (from when the failure arrived): a call after it starts
+      // another background attempt.
+      clock.to(first.refreshAtLatest + 2_000)
+      assert.ok(Date.now() < first.usableUntilEarliest - 60_000, 'test setup: the token is still usable')
+      failed = nextEvent(client, 'error')
       assert.equal(await client.authHeader(), first.header)
+      await failed
       // (>= 3: if the random first backoff was very short, the call above may already have
       // started the second attempt, and this one a third.)
-      await waitFor(() => requestsSoFar() >= 3, { what: 'the retried background refresh' })
-      await sleep(200)
+      assert.ok(requestsSoFar() >= 3, 'the retried background refresh')
       assert.equal(await client.authHeader(), first.header, 'still the valid token')
 
       // Past the safety margin no token is left to serve: now the caller sees the failure.
-      await sleepUntil(first.usableUntilLatest + 50)
+      clock.to(first.usableUntilLatest)
       const before = requestsSoFar()
       await expectVendorError(client.authHeader(), { code: 'SERVER_ERROR', status: 500, provider })
       assert.ok(requestsSoFar() > before, 'the caller waited for a new (failed) exchange')
@@ -443,14 +449,15 @@ describe('refresh ahead of expiry and expiry', { concurrency: true }, () => {
 
   for (const provider of ['vendy', 'puppetvendors']) {
     it(`${provider}: an expired token is never handed out: callers wait for a new one (one shared request)`, async (t) => {
+      const clock = virtualClock(t)
       const { mock, client } = await setup(t, provider)
-      mock.script(endpointOf[provider], [{ lifetimeSec: 2 }, { delayMs: 300 }])
+      mock.script(endpointOf[provider], [{}, { delayMs: 300 }])
       const first = await firstToken(client)
-      await sleepUntil(first.session.expiresAt + 100)
+      clock.to(first.session.expiresAt + 100)
 
-      const started = Date.now()
+      const started = performance.now()
       const headers = await many(50, () => client.authHeader())
-      const waited = Date.now() - started
+      const waited = performance.now() - started
       assert.ok(waited >= 250, `callers waited ${waited} ms for the new token (the vendor took 300 ms)`)
       assert.equal(new Set(headers).size, 1)
       const token = tokenOf(headers[0])
@@ -464,12 +471,13 @@ describe('refresh ahead of expiry and expiry', { concurrency: true }, () => {
   }
 
   it('a token within its safety margin (not yet expired) is not handed out either', async (t) => {
+    const clock = virtualClock(t)
     const { mock, client } = await setup(t, 'vendy')
-    // ~8 s token: margin ≈ 0.8 s before expiry. No call is made inside the refresh window.
-    mock.script('vendy.auth', [{ lifetimeSec: 8 }, { delayMs: 200 }])
+    // A 7 day token: margin 10 s before expiry. No call is made inside the refresh window.
+    mock.script('vendy.auth', [{}, { delayMs: 200 }])
     const first = await firstToken(client)
-    await sleepUntil(first.usableUntilLatest + 20)
-    assert.ok(Date.now() < first.session.expiresAt - 200, 'test setup: the old token is still valid')
+    clock.to(first.usableUntilLatest)
+    assert.ok(Date.now() < first.session.expiresAt - 9_000, 'test setup: the old token is still valid')
     const header = await client.authHeader()
     assert.notEqual(header, first.header)
     assert.ok(decodeJwt(tokenOf(header)).exp * 1000 - Date.now() > 1000)
