@@ -102,27 +102,40 @@ test('listeners that throw or reject break neither the call nor the process', as
 })
 
 test("a failed background refresh with no 'error' listener does not crash the process", async () => {
-  // In a child: a 4 s token refreshes in the background after ~2 s; the refresh fails (the mock
-  // is told to answer 500) and nothing listens for 'error'.
+  // In a child (a crash must not take the test runner with it), on a virtual clock: node:test's
+  // mock timers move Date (only Date) into the 7 day token's refresh window; the background
+  // refresh fails (the mock answers 500) twice, and nothing listens for 'error'.
   const script = `
+    const { mock: { timers } } = require('node:test')
     const { createClient } = require(${JSON.stringify(require.resolve('..'))})
     const { startMockVendor } = require(${JSON.stringify(require.resolve('../testing'))})
+    const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
     ;(async () => {
-      const mock = await startMockVendor({ vendy: { tokenLifetimeSec: 4 } })
-      const client = createClient({ provider: 'vendy', accessKey: 'vendy-test-access-key', secretKey: 'vendy-test-secret-key', baseUrl: mock.baseUrl, caCert: mock.caCert })
+      timers.enable({ apis: ['Date'], now: Date.now() })
+      const mock = await startMockVendor()
+      let failures = 0
+      const logger = (line) => { if (line.includes('background refresh failed')) failures += 1 }
+      const client = createClient({ provider: 'vendy', accessKey: 'vendy-test-access-key', secretKey: 'vendy-test-secret-key', baseUrl: mock.baseUrl, caCert: mock.caCert, logger })
       client.on('refresh', () => {})
       await client.authHeader()
+      const { expiresAt } = await client.getSession()
       mock.setDefault('vendy.auth', { status: 500 })
-      const until = Date.now() + 2600
-      while (Date.now() < until) { await client.authHeader(); await new Promise((r) => setTimeout(r, 50)) }
-      console.log(JSON.stringify({ requests: mock.count('vendy.auth') }))
+      for (const at of [expiresAt - 60_000, expiresAt - 50_000]) {
+        timers.tick(at - Date.now())
+        const before = failures
+        await client.authHeader()
+        for (let i = 0; i < 500 && failures === before; i++) await sleep(10)
+        await sleep(50)
+      }
+      console.log(JSON.stringify({ requests: mock.count('vendy.auth'), failures }))
       client.close(); await mock.close()
     })()
   `
   const result = await runNode(['-e', script], { timeoutMs: 15_000 })
   assert.equal(result.code, 0, result.stderr)
-  const { requests } = JSON.parse(result.stdout.trim().split('\n').pop())
-  assert.ok(requests >= 2, `the background refresh ran (${requests} requests)`)
+  const { requests, failures } = JSON.parse(result.stdout.trim().split('\n').pop())
+  assert.equal(requests, 3, 'the first exchange and two background refreshes')
+  assert.equal(failures, 2, 'both failed, and the process went on')
 })
 
 // ------------------------------------------------------------------ initialSession
