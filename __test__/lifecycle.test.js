@@ -101,11 +101,12 @@ describe('process exit: nothing keeps a script alive', () => {
   })
 
   it('a background refresh stalled at the vendor does not keep the script alive until timeoutMs', async () => {
-    // The first token lives ~10 s (window 5 s, safety margin 1 s: seconds of slack for a busy
-    // machine); the refresh the child triggers inside the window is stalled. The child's
-    // timeoutMs is 40 s: if that in-flight background exchange holds the event loop, the child
-    // outlives the 15 s budget below and is killed.
-    mock.script('vendy.auth', { lifetimeSec: 10 })
+    // A child does not see a virtual clock, so its token really ages: it lives ~6 s (5-6 s: the
+    // JWT's exp has whole seconds), its window opens at half that and its safety margin is 10%,
+    // ~2 s of slack for a busy machine between the two. The refresh the child triggers inside the
+    // window is stalled. The child's timeoutMs is 40 s: if that in-flight background exchange
+    // holds the event loop, the child outlives the 15 s budget below and is killed.
+    mock.script('vendy.auth', { lifetimeSec: 6 })
     mock.setDefault('vendy.auth', { stall: true })
     const result = await runUseClient('background-stalled', { timeoutMs: 15_000 })
     assert.ok(result.stdout.includes('servedCurrentToken'), `the child got that far (stderr: ${result.stderr})`)
