@@ -93,9 +93,10 @@ pub struct Error {
     /// An `INVALID_OPTIONS` whose only fault is a credential that is not there (yet): a client
     /// reports it at first use, not at construction.
     missing_credentials: bool,
-    /// For `INVALID_RESPONSE`: what was wrong with the answer, without the message's framing
-    /// (so that another framing, e.g. for `initialSession`, needs no message surgery).
-    problem: Option<String>,
+    /// For `INVALID_RESPONSE`: where in the message what was wrong with the answer starts,
+    /// after the framing (so that another framing, e.g. for `initialSession`, needs no message
+    /// surgery). An offset rather than a copy: errors travel in `Result`s and stay small.
+    problem_at: Option<u32>,
 }
 
 impl Error {
@@ -110,7 +111,7 @@ impl Error {
             retry_after_ms: None,
             permanent: false,
             missing_credentials: false,
-            problem: None,
+            problem_at: None,
         }
     }
 
@@ -132,22 +133,17 @@ impl Error {
     }
 
     pub fn invalid_response(provider: &'static str, what: impl fmt::Display) -> Self {
-        Self::new(
-            ErrorCode::InvalidResponse,
-            format!("{provider} sent an unusable token response: {what}"),
-        )
+        let framing = format!("{provider} sent an unusable token response: ");
+        Self {
+            problem_at: u32::try_from(framing.len()).ok(),
+            ..Self::new(ErrorCode::InvalidResponse, format!("{framing}{what}"))
+        }
         .with_provider(provider)
-        .with_problem(what.to_string())
-    }
-
-    fn with_problem(mut self, problem: String) -> Self {
-        self.problem = Some(problem);
-        self
     }
 
     /// What was wrong with a vendor's answer (`INVALID_RESPONSE` only), unframed.
     pub fn problem(&self) -> Option<&str> {
-        self.problem.as_deref()
+        self.message.get(self.problem_at? as usize..)
     }
 
     /// The client was closed (in-flight and later exchanges end with this).
@@ -261,6 +257,27 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_invalid_response_keeps_its_problem_apart_from_its_framing() {
+        let e = Error::invalid_response("vendy", "no token field");
+        assert_eq!(
+            e.message(),
+            "vendy sent an unusable token response: no token field"
+        );
+        assert_eq!(e.problem(), Some("no token field"));
+        assert_eq!(Error::invalid_options("x").problem(), None);
+    }
+
+    #[test]
+    fn an_internal_error_says_it_is_a_bug_and_what_to_report() {
+        let e = Error::internal("plan", "index out of bounds");
+        assert_eq!(e.code().as_str(), "INTERNAL");
+        assert!(e
+            .message()
+            .contains("internal error (a bug) in plan(): index out of bounds"));
+        assert!(e.message().contains("please report"));
+    }
 
     #[test]
     fn statuses_map_to_stable_codes() {
