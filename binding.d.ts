@@ -49,38 +49,12 @@ export declare class NativeClient {
    * outcome's error is `INVALID_OPTIONS` when it cannot be used.
    */
   adopt(seed: WireSeed, now: number): WireOutcome
-  /** `exchangeTimeoutMs` as resolved (the shared store's lock outlives one exchange). */
-  get exchangeTimeoutMs(): number
   /**
-   * The shared store's name for these credentials: provider, base URL and a keyed hash of
-   * the credentials (HKDF-SHA256), never a credential.
+   * Start obtaining a token the shared store's way at `now` (see `src/coordinator.rs`):
+   * `owner` a random lock owner id, `nonce` 24 random bytes for what this publishes,
+   * `storeTimeoutMs` the bound JS puts on each store call. JS performs the steps.
    */
-  storeKey(): string
-  /**
-   * The current session sealed (XChaCha20-Poly1305) under `nonce` (24 random bytes) at
-   * `now`, or null without a current session.
-   */
-  sealSession(nonce: Uint8Array, now: number): WireSealed | null
-  /**
-   * A sealed session from the store, opened; null when it does not open (another key, a
-   * changed byte). Not adopted: pass it to `adopt()`.
-   */
-  openSession(sealed: string): WireSeed | null
-  /**
-   * The remembered rate limit (429, or 503 with Retry-After) sealed under `nonce` at `now`,
-   * or null.
-   */
-  sealRateLimit(nonce: Uint8Array, now: number): WireSealed | null
-  /**
-   * Remember a sealed rate limit from the store at `now`: `plan()` rejects until it ends.
-   * Whether it opened and still holds.
-   */
-  adoptRateLimit(sealed: string, now: number): boolean
-  /**
-   * Hold background refreshes off for `ms` from `now` (another process holds the refresh
-   * lock).
-   */
-  deferRefresh(waitMs: number, now: number): void
+  storeRun(background: boolean, owner: string, nonce: Uint8Array, storeTimeoutMs: number, now: number): NativeStoreRun
   /**
    * Get a new session starting at `now`, with the full retry policy (callers are waiting
    * for it).
@@ -105,6 +79,25 @@ export declare class NativeClient {
   current(): WireOutcome | null
   /** End in-flight exchanges with `CLOSED` and refuse new ones. */
   close(): void
+}
+
+/**
+ * One `obtain` of the shared store in flight, stepped by JS (`lib/store.js`): each method
+ * reports the answer to the step before and returns the next.
+ */
+export declare class NativeStoreRun {
+  /** The first step (once). */
+  first(): WireStoreStep
+  /** `get`: the two entries as read (null: absent, empty or not text). */
+  got(session: string | undefined | null, rateLimit: string | undefined | null, now: number): WireStoreStep
+  /** `lock`: whether it was taken. */
+  locked(taken: boolean, now: number): WireStoreStep
+  /** `set`, `release` or `sleep`: over. */
+  done(): WireStoreStep
+  /** `exchange`: over; `ok`: it gave a session. */
+  exchanged(ok: boolean, now: number): WireStoreStep
+  /** The store call failed: `op` and why (never a value). */
+  failed(op: string, why: string, now: number): WireStoreStep
 }
 
 /** Option names the native side understands (every name `optionSchema()` declares, once). */
@@ -160,13 +153,6 @@ export interface WirePlan {
   error?: WireError
 }
 
-/** A value sealed for the shared token store, and how long the store should keep it. */
-export interface WireSealed {
-  /** Text: `v1.` and base64url of nonce, ciphertext and tag (the same on every build). */
-  value: string
-  ttlMs: number
-}
-
 /**
  * A session the application kept (`initialSession`), as `lib/client.js` reads it; also a
  * session opened from the shared store, on its way to being adopted.
@@ -194,4 +180,37 @@ export interface WireSession {
   headerValue: string
   /** The fields the vendor declares, in its order. */
   metadata: Array<WireField>
+}
+
+/**
+ * One step of the shared store's protocol (src/coordinator.rs) for the runtime to perform:
+ * `op` says which, and only the fields it needs are set.
+ */
+export interface WireStoreStep {
+  op: 'get' | 'lock' | 'set' | 'release' | 'sleep' | 'exchange' | 'done'
+  /**
+   * Debug lines to log first (JS logs them as it performs the step, so that they are in order
+   * with what the caller sees).
+   */
+  log: Array<string>
+  /** `STORE_UNAVAILABLE`, for the client's `'error'` event: the store just became unavailable. */
+  report?: WireError
+  /** `get`: the session's key; `lock`, `set`, `release`: the key. */
+  key?: string
+  /** `get`: the shared rate limit's key (read with the session's, at once). */
+  rateLimitKey?: string
+  /** `lock`, `release`: the lock's owner. */
+  owner?: string
+  /** `set`: the sealed value. */
+  value?: string
+  /** `lock`, `set`: how long the store keeps it; `sleep`: how long to wait. */
+  ms?: number
+  /** `exchange`: a background refresh (one attempt per endpoint) or callers are waiting. */
+  background?: boolean
+  /**
+   * `done`: `'adopted'` (the outcome is `outcome`), `'exchanged'` (the exchange the runtime
+   * ran is the result) or `'replan'` (nothing new: ask the plan again).
+   */
+  end?: 'adopted' | 'exchanged' | 'replan'
+  outcome?: WireOutcome
 }

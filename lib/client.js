@@ -55,8 +55,6 @@ function defineClient(createDriver) {
     #events = new Listeners((line) => this.#log(line))
     /** The shared token store (`tokenStore`), or null. */
     #shared = null
-    /** The last token invalidated: never adopted again from the store. */
-    #dropped = null
     /** The session fields a vendor declares (from the core's schema), by provider id. */
     #sessionFields
 
@@ -64,7 +62,6 @@ function defineClient(createDriver) {
     constructor(options) {
       const { driver, logger, signal, initialSession, tokenStore, storeTimeoutMs, sessionFields, SharedStore } =
         createDriver(options)
-      const native = driver
       this.#driver = driver
       this.#logger = logger
       this.#sessionFields = sessionFields
@@ -80,20 +77,19 @@ function defineClient(createDriver) {
         }
         if (tokenStore !== undefined) {
           this.#shared = new SharedStore(tokenStore, {
-            native,
+            driver,
             timeoutMs: storeTimeoutMs,
-            log: (line) => this.#log(line),
+            log: (line) => this.#rawLog(line),
             report: (error) => this.#events.emit('error', error),
-            isClosed: () => this.#closed,
           })
         }
         // A permanent credential (Vendy's scheme 'basic') is the core's from the start: served
         // from the first call, with no exchange.
-        const current = native.current()
+        const current = driver.current()
         if (current) this.#install(ownOutcome(current))
         if (initialSession !== undefined) this.#seed(initialSession)
       } catch (error) {
-        native.close()
+        driver.close()
         throw error
       }
     }
@@ -162,7 +158,6 @@ function defineClient(createDriver) {
         return false
       }
       this.#log(stale === undefined ? 'token invalidated' : 'token invalidated (refused by the API)')
-      if (this.#state.session !== null) this.#dropped = this.#state.session.token
       this.#state = EMPTY
       return true
     }
@@ -266,7 +261,7 @@ function defineClient(createDriver) {
       const outcome =
         this.#shared === null
           ? await exchange(this.#driver, background)
-          : (ready(this.#driver) ?? (await this.#shared.obtain(background, this.#current(), this.#dropped)))
+          : (ready(this.#driver) ?? (await this.#shared.obtain(background)))
       if (this.#closed) throw closedError(this.provider)
       if (outcome === null) return this.#replan(background)
       if (outcome.error) {
@@ -291,12 +286,6 @@ function defineClient(createDriver) {
       if (plan.action === REJECT) throw fromNative(plan.error)
       if ((plan.action === SERVE || plan.action === REFRESH) && state.header !== null) return state
       return this.#exchange(false)
-    }
-
-    /** Our session as the shared store compares it, or null. */
-    #current() {
-      const { session } = this.#state
-      return session === null ? null : { token: session.token, expiresAt: session.expiresAt }
     }
 
     #install(outcome) {
@@ -341,9 +330,14 @@ function defineClient(createDriver) {
     }
 
     #log(line) {
+      this.#rawLog(`${this.provider} ${line}`)
+    }
+
+    /** A line that names its provider already (the core's). */
+    #rawLog(line) {
       if (this.#logger === undefined) return
       try {
-        this.#logger(`${this.provider} ${line}`)
+        this.#logger(line)
       } catch {
         // A user's logger never breaks a call.
       }

@@ -9,12 +9,13 @@
 //! construction and looked for again at first use, `initialSession` (`adopt`), `close()`, and the
 //! shared store's sealing (key, sealed sessions and rate limits).
 
+use crate::coordinator::StoreHealth;
 use crate::{
     body_too_large, host_of, trace, Error, ErrorCode, Exchange, HttpRequest, HttpResponse,
     Lifecycle, Mode, Options, Plan, RawOptions, Session, SessionMetadata, Step, StoreSeal,
     StoredSession, Times, Timing, TransportFailure, MAX_BODY_BYTES, NONCE_LEN,
 };
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 /// One client's state: its options (with the credentials) and lifecycle once the credentials
 /// are known, and whether it is closed.
@@ -23,6 +24,10 @@ pub struct Driver {
     provider: &'static str,
     state: State,
     closed: bool,
+    /// The shared store's health as this client saw it (src/coordinator.rs).
+    store: StoreHealth,
+    /// The last token invalidated: never adopted again from the shared store.
+    dropped: Option<SecretString>,
 }
 
 #[derive(Debug)]
@@ -114,6 +119,8 @@ impl Driver {
                     provider,
                     state: State::Pending { raw, error },
                     closed: false,
+                    store: StoreHealth::default(),
+                    dropped: None,
                 })
             }
             Err(error) => Err(error),
@@ -126,6 +133,8 @@ impl Driver {
             provider: options.provider.id(),
             state: State::Ready(Box::new(Ready::new(options))),
             closed: false,
+            store: StoreHealth::default(),
+            dropped: None,
         }
     }
 
@@ -248,10 +257,38 @@ impl Driver {
     /// Drop the current session and end a refusal cool-down. Returns whether a session was
     /// dropped (a permanent credential is kept; a pending driver has nothing to keep).
     pub fn invalidate(&mut self) -> bool {
+        if self.closed {
+            return false;
+        }
         match &mut self.state {
-            State::Ready(ready) => ready.lifecycle.invalidate(),
+            State::Ready(ready) => {
+                let token = ready.lifecycle.current().map(|(s, _)| s.token.clone());
+                let dropped = ready.lifecycle.invalidate();
+                if dropped && token.is_some() {
+                    self.dropped = token;
+                }
+                dropped
+            }
             State::Pending { .. } => true,
         }
+    }
+
+    /// The last token invalidated (never adopted again from the shared store).
+    pub(crate) fn dropped_token(&self) -> Option<&str> {
+        self.dropped.as_ref().map(ExposeSecret::expose_secret)
+    }
+
+    /// Whether `close()` was called.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    pub(crate) fn store_health(&self) -> &StoreHealth {
+        &self.store
+    }
+
+    pub(crate) fn store_health_mut(&mut self) -> &mut StoreHealth {
+        &mut self.store
     }
 
     /// Refuse new exchanges; runs in flight end with `CLOSED` at their next step.
@@ -268,14 +305,14 @@ impl Driver {
 
     /// The shared store's name for these credentials: provider, base URL and a keyed hash of
     /// the credentials (HKDF-SHA256), never a credential.
-    pub fn store_key(&mut self) -> Result<String, Error> {
+    pub(crate) fn store_key(&mut self) -> Result<String, Error> {
         Ok(self.ready_mut()?.seal().key_id().to_owned())
     }
 
     /// The current session sealed for the shared store under `nonce`, with how long it lives
     /// (ms) at `now_ms`. Never a permanent credential: it is no token to share, and it would
     /// outlive every store entry.
-    pub fn seal_session(
+    pub(crate) fn seal_session(
         &mut self,
         nonce: &[u8; NONCE_LEN],
         now_ms: u64,
@@ -296,12 +333,12 @@ impl Driver {
 
     /// A session from the shared store, opened (not yet checked nor adopted); `None` when it
     /// does not open (another key, a changed byte).
-    pub fn open_session(&mut self, sealed: &str) -> Option<StoredSession> {
+    pub(crate) fn open_session(&mut self, sealed: &str) -> Option<StoredSession> {
         self.ready_mut().ok()?.seal().open_session(sealed)
     }
 
     /// The remembered rate limit sealed for the shared store, with how long it lasts (ms).
-    pub fn seal_rate_limit(
+    pub(crate) fn seal_rate_limit(
         &mut self,
         nonce: &[u8; NONCE_LEN],
         now_ms: u64,
@@ -316,7 +353,12 @@ impl Driver {
 
     /// Remember a rate limit read from the shared store at `now_ms`; whether it opened and still
     /// holds.
-    pub fn adopt_rate_limit(&mut self, sealed: &str, now_ms: u64, log: &mut Vec<String>) -> bool {
+    pub(crate) fn adopt_rate_limit(
+        &mut self,
+        sealed: &str,
+        now_ms: u64,
+        log: &mut Vec<String>,
+    ) -> bool {
         let provider = self.provider;
         let Ok(ready) = self.ready_mut() else {
             return false;
@@ -334,7 +376,7 @@ impl Driver {
     }
 
     /// Hold background refreshes off for `ms` from `now_ms` (another process is refreshing).
-    pub fn defer_refresh(&mut self, ms: u64, now_ms: u64) {
+    pub(crate) fn defer_refresh(&mut self, ms: u64, now_ms: u64) {
         if let Ok(ready) = self.ready_mut() {
             ready.lifecycle.defer_background(now_ms.saturating_add(ms));
         }

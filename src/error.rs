@@ -30,6 +30,9 @@ pub enum ErrorCode {
     ServerOnly,
     /// The client was closed.
     Closed,
+    /// The shared token store failed or did not answer in time (reported as an event, never a
+    /// failed call: the client exchanges on its own meanwhile).
+    StoreUnavailable,
     /// A bug in vendor-auth (a panic caught at the boundary): the call failed, the process and
     /// the client go on.
     Internal,
@@ -50,6 +53,7 @@ impl ErrorCode {
             Self::InvalidResponse => "INVALID_RESPONSE",
             Self::ServerOnly => "SERVER_ONLY",
             Self::Closed => "CLOSED",
+            Self::StoreUnavailable => "STORE_UNAVAILABLE",
             Self::Internal => "INTERNAL",
         }
     }

@@ -13,6 +13,7 @@
 //!   driver's steps with the runtime's `fetch` (or `node:https`).
 
 mod answer;
+mod coordinator;
 mod driver;
 mod error;
 mod exchange;
@@ -39,6 +40,7 @@ mod wire;
 #[cfg(feature = "wasm")]
 mod wasm;
 
+pub use coordinator::{StoreEnd, StoreFault, StoreNext, StoreRun, StoreStep};
 pub use driver::{Driver, Failure, Next, Run};
 pub use error::{Error, ErrorCode};
 pub use exchange::{Exchange, Step};

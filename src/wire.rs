@@ -1,14 +1,14 @@
 //! What crosses to JS, declared once for both bindings: sessions, errors, plans, outcomes, kept
-//! sessions (`initialSession`, and sessions opened from the shared store) and sealed store
-//! values. Each type is plain data with `serde` (the wasm binding sends it as JSON text: one
-//! string per call instead of a getter call per field) and, in the native build, a napi-rs
-//! object (the native binding hands it over as a JS object). The option schema crosses as JSON
+//! sessions (`initialSession`) and the shared store's steps. Each type is plain data with
+//! `serde` (the wasm binding sends it as JSON text: one string per call instead of a getter call
+//! per field) and, in the native build, a napi-rs object (the native binding hands it over as a
+//! JS object). The option schema crosses as JSON
 //! text on both builds (read once, at load).
 //!
 //! Times are `f64` milliseconds with "for ever" as `Infinity`; JSON cannot carry it, so the wasm
 //! build's JSON has `null` there, which `lib/wasm/driver.js` reads back as `Infinity`.
 
-use crate::{Error, Plan, Session, SessionMetadata, Times};
+use crate::{Error, Plan, Session, SessionMetadata, StoreEnd, StoreNext, StoreStep, Times};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
@@ -128,17 +128,6 @@ pub struct WireSeed {
     pub metadata: Option<Vec<WireField>>,
 }
 
-impl WireSeed {
-    /// A session opened from the shared store.
-    pub fn stored(stored: crate::StoredSession, provider: &str) -> Self {
-        Self {
-            token: stored.token.expose_secret().into(),
-            expires_at: stored.expires_at_ms as f64,
-            metadata: Some(WireField::list(&stored.metadata, provider)),
-        }
-    }
-}
-
 /// The fields of a `VendorAuthError`.
 #[cfg_attr(feature = "native", napi(object, object_from_js = false))]
 #[derive(Serialize)]
@@ -239,22 +228,102 @@ impl From<Plan> for WirePlan {
     }
 }
 
-/// A value sealed for the shared token store, and how long the store should keep it.
+/// One step of the shared store's protocol (src/coordinator.rs) for the runtime to perform:
+/// `op` says which, and only the fields it needs are set.
 #[cfg_attr(feature = "native", napi(object, object_from_js = false))]
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub struct WireSealed {
-    /// Text: `v1.` and base64url of nonce, ciphertext and tag (the same on every build).
-    pub value: String,
-    pub ttl_ms: f64,
+pub struct WireStoreStep {
+    #[cfg_attr(
+        feature = "native",
+        napi(ts_type = "'get' | 'lock' | 'set' | 'release' | 'sleep' | 'exchange' | 'done'")
+    )]
+    pub op: &'static str,
+    /// Debug lines to log first (JS logs them as it performs the step, so that they are in order
+    /// with what the caller sees).
+    pub log: Vec<String>,
+    /// `STORE_UNAVAILABLE`, for the client's `'error'` event: the store just became unavailable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<WireError>,
+    /// `get`: the session's key; `lock`, `set`, `release`: the key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// `get`: the shared rate limit's key (read with the session's, at once).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit_key: Option<String>,
+    /// `lock`, `release`: the lock's owner.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// `set`: the sealed value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// `lock`, `set`: how long the store keeps it; `sleep`: how long to wait.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ms: Option<f64>,
+    /// `exchange`: a background refresh (one attempt per endpoint) or callers are waiting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub background: Option<bool>,
+    /// `done`: `'adopted'` (the outcome is `outcome`), `'exchanged'` (the exchange the runtime
+    /// ran is the result) or `'replan'` (nothing new: ask the plan again).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "native",
+        napi(ts_type = "'adopted' | 'exchanged' | 'replan'")
+    )]
+    pub end: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<WireOutcome>,
 }
 
-impl From<(String, u64)> for WireSealed {
-    fn from((value, ttl_ms): (String, u64)) -> Self {
-        Self {
-            value,
-            ttl_ms: ttl_ms as f64,
-        }
+impl From<StoreNext> for WireStoreStep {
+    fn from(next: StoreNext) -> Self {
+        let mut wire = Self {
+            log: next.log,
+            report: next.report.map(Into::into),
+            ..Self::default()
+        };
+        wire.op = match next.step {
+            StoreStep::Get {
+                session_key,
+                rate_limit_key,
+            } => {
+                wire.key = Some(session_key);
+                wire.rate_limit_key = Some(rate_limit_key);
+                "get"
+            }
+            StoreStep::Lock { key, owner, ttl_ms } => {
+                (wire.key, wire.owner, wire.ms) = (Some(key), Some(owner), Some(ttl_ms as f64));
+                "lock"
+            }
+            StoreStep::Set { key, value, ttl_ms } => {
+                (wire.key, wire.value, wire.ms) = (Some(key), Some(value), Some(ttl_ms as f64));
+                "set"
+            }
+            StoreStep::Release { key, owner } => {
+                (wire.key, wire.owner) = (Some(key), Some(owner));
+                "release"
+            }
+            StoreStep::Sleep(ms) => {
+                wire.ms = Some(ms as f64);
+                "sleep"
+            }
+            StoreStep::Exchange { background } => {
+                wire.background = Some(background);
+                "exchange"
+            }
+            StoreStep::Done(end) => {
+                wire.end = Some(match end {
+                    StoreEnd::Adopted(session, times) => {
+                        wire.outcome = Some(Ok((session, times)).into());
+                        "adopted"
+                    }
+                    StoreEnd::Exchanged => "exchanged",
+                    StoreEnd::Replan => "replan",
+                });
+                "done"
+            }
+        };
+        wire
     }
 }
 

@@ -111,12 +111,8 @@ class WasmDriver {
   /** What close() ends: every exchange in flight. */
   #closing = new Closing()
 
-  /** Read once: the store asks for it after close() too. */
-  #exchangeTimeoutMs
-
   constructor(client, transport, log, sendOptions) {
     this.#client = client
-    this.#exchangeTimeoutMs = client.exchangeTimeoutMs
     this.#transport = transport
     this.#log = log
     this.#sendOptions = sendOptions
@@ -181,63 +177,32 @@ class WasmDriver {
     )
   }
 
-  // The shared store's calls (lib/store.js), as the native binding has them: the key and the
-  // sealed format are the core's, the same on every build.
-
-  /** `exchangeTimeoutMs` as resolved. */
-  get exchangeTimeoutMs() {
-    return this.#exchangeTimeoutMs
-  }
-
-  storeKey() {
-    if (this.#client === null) throw fromNative({ code: 'CLOSED', message: CLOSED_MESSAGE, provider: this.#provider })
+  /**
+   * One `obtain` of the shared store (lib/store.js performs its steps; the protocol is the core's):
+   * the same methods as the native binding's `NativeStoreRun`, each returning the next step.
+   */
+  storeRun(background, owner, nonce, storeTimeoutMs, now) {
+    if (this.#client === null) return new EndedStoreRun()
+    let run
     try {
-      return this.#client.storeKey()
+      run = this.#client.storeRun(background, owner, nonce, storeTimeoutMs, now)
     } catch (error) {
       throw fromNative(JSON.parse(error))
     }
-  }
-
-  sealSession(nonce, now) {
-    return this.#sealed((client) => client.sealSession(nonce, now))
-  }
-
-  sealRateLimit(nonce, now) {
-    return this.#sealed((client) => client.sealRateLimit(nonce, now))
-  }
-
-  #sealed(seal) {
-    if (this.#client === null) return null
-    let sealed
-    try {
-      sealed = seal(this.#client)
-    } catch (error) {
-      throw fromNative(JSON.parse(error))
+    const step = (text) => JSON.parse(text)
+    return {
+      first: () => step(run.first()),
+      got: (session, rateLimit, at) => step(run.got(session ?? undefined, rateLimit ?? undefined, at)),
+      locked: (taken, at) => step(run.locked(taken, at)),
+      done: () => step(run.done()),
+      exchanged: (ok, at) => step(run.exchanged(ok, at)),
+      failed: (op, why, at) => step(run.failed(op, why, at)),
     }
-    return sealed === undefined ? null : JSON.parse(sealed)
-  }
-
-  openSession(sealed) {
-    if (this.#client === null) return null
-    const seed = this.#client.openSession(sealed)
-    return seed === undefined ? null : JSON.parse(seed)
-  }
-
-  adoptRateLimit(sealed, now) {
-    if (this.#client === null) return false
-    const lines = this.#client.adoptRateLimit(sealed, now)
-    if (lines === undefined) return false
-    this.#emit(JSON.parse(lines))
-    return true
-  }
-
-  deferRefresh(ms, now) {
-    if (this.#client !== null) this.#client.deferRefresh(ms, now)
   }
 
   /** Whether a session was dropped (a permanent credential is kept). */
   invalidate() {
-    return this.#client === null || this.#client.invalidate()
+    return this.#client !== null && this.#client.invalidate()
   }
 
   /**
@@ -310,6 +275,13 @@ class WasmDriver {
   #emit(lines) {
     if (this.#log === undefined) return
     for (const line of lines) this.#log(line)
+  }
+}
+
+/** The store run of a closed driver: over at once (the client checks `closed` first). */
+class EndedStoreRun {
+  first() {
+    return { op: 'done', log: [], end: 'replan' }
   }
 }
 

@@ -5,8 +5,11 @@
 #![cfg_attr(test, allow(dead_code, unused_imports))]
 
 use super::client::{Client, LogSink};
-use crate::wire::{self, ms, WireError, WireField, WireOutcome, WirePlan, WireSealed, WireSeed};
-use crate::{Driver, Error, ErrorCode, Mode, OptionInput, OptionSpec, Plan, RawOptions, NONCE_LEN};
+use crate::wire::{self, ms, WireError, WireField, WireOutcome, WirePlan, WireSeed, WireStoreStep};
+use crate::{
+    Driver, Error, ErrorCode, Mode, OptionInput, OptionSpec, Plan, RawOptions, StoreFault,
+    StoreNext, StoreRun, NONCE_LEN,
+};
 use napi::bindgen_prelude::{Env, Function, JsObjectValue, Object, Uint8Array, Unknown};
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi::ValueType;
@@ -180,87 +183,31 @@ impl NativeClient {
         }))
     }
 
-    /// `exchangeTimeoutMs` as resolved (the shared store's lock outlives one exchange).
-    #[napi(getter)]
-    pub fn exchange_timeout_ms(&self) -> f64 {
-        self.client.driver().exchange_timeout_ms() as f64
-    }
-
-    /// The shared store's name for these credentials: provider, base URL and a keyed hash of
-    /// the credentials (HKDF-SHA256), never a credential.
+    /// Start obtaining a token the shared store's way at `now` (see `src/coordinator.rs`):
+    /// `owner` a random lock owner id, `nonce` 24 random bytes for what this publishes,
+    /// `storeTimeoutMs` the bound JS puts on each store call. JS performs the steps.
     #[napi]
-    pub fn store_key(&self) -> napi::Result<String, ErrorCode> {
-        guard("storeKey", || self.client.driver().store_key()).map_err(throw)
-    }
-
-    /// The current session sealed (XChaCha20-Poly1305) under `nonce` (24 random bytes) at
-    /// `now`, or null without a current session.
-    #[napi]
-    pub fn seal_session(
+    pub fn store_run(
         &self,
+        background: bool,
+        owner: String,
         nonce: Uint8Array,
+        store_timeout_ms: f64,
         now: f64,
-    ) -> napi::Result<Option<WireSealed>, ErrorCode> {
+    ) -> napi::Result<NativeStoreRun, ErrorCode> {
         let nonce = nonce_of(&nonce)?;
-        guard("sealSession", || {
-            self.client.driver().seal_session(&nonce, ms(now))
+        let (run, first) = guard("storeRun", || {
+            let timeout = ms(store_timeout_ms);
+            let mut driver = self.client.driver();
+            driver.store_begin(background, owner, nonce, timeout, ms(now))
         })
-        .map(|sealed| sealed.map(Into::into))
-        .map_err(throw)
-    }
-
-    /// A sealed session from the store, opened; null when it does not open (another key, a
-    /// changed byte). Not adopted: pass it to `adopt()`.
-    #[napi]
-    pub fn open_session(&self, sealed: String) -> Option<WireSeed> {
-        guard("openSession", || {
-            let stored = self.client.driver().open_session(&sealed);
-            Ok(stored.map(|stored| WireSeed::stored(stored, self.provider)))
+        .map_err(throw)?;
+        let first = first.into();
+        Ok(NativeStoreRun {
+            client: Arc::clone(&self.client),
+            run,
+            first: Some(first),
         })
-        .ok()
-        .flatten()
-    }
-
-    /// The remembered rate limit (429, or 503 with Retry-After) sealed under `nonce` at `now`,
-    /// or null.
-    #[napi]
-    pub fn seal_rate_limit(
-        &self,
-        nonce: Uint8Array,
-        now: f64,
-    ) -> napi::Result<Option<WireSealed>, ErrorCode> {
-        let nonce = nonce_of(&nonce)?;
-        guard("sealRateLimit", || {
-            self.client.driver().seal_rate_limit(&nonce, ms(now))
-        })
-        .map(|sealed| sealed.map(Into::into))
-        .map_err(throw)
-    }
-
-    /// Remember a sealed rate limit from the store at `now`: `plan()` rejects until it ends.
-    /// Whether it opened and still holds.
-    #[napi]
-    pub fn adopt_rate_limit(&self, sealed: String, now: f64) -> bool {
-        guard("adoptRateLimit", || {
-            let mut log = Vec::new();
-            let held = self
-                .client
-                .driver()
-                .adopt_rate_limit(&sealed, ms(now), &mut log);
-            self.client.log_all(log);
-            Ok(held)
-        })
-        .unwrap_or(false)
-    }
-
-    /// Hold background refreshes off for `ms` from `now` (another process holds the refresh
-    /// lock).
-    #[napi]
-    pub fn defer_refresh(&self, wait_ms: f64, now: f64) {
-        let _ = guard("deferRefresh", || {
-            self.client.driver().defer_refresh(ms(wait_ms), ms(now));
-            Ok(())
-        });
     }
 
     /// Get a new session starting at `now`, with the full retry policy (callers are waiting
@@ -317,6 +264,95 @@ impl NativeClient {
             self.client.close();
             Ok(())
         });
+    }
+}
+
+/// One `obtain` of the shared store in flight, stepped by JS (`lib/store.js`): each method
+/// reports the answer to the step before and returns the next.
+#[napi]
+pub struct NativeStoreRun {
+    client: Arc<Client>,
+    run: StoreRun,
+    first: Option<WireStoreStep>,
+}
+
+#[napi]
+impl NativeStoreRun {
+    /// The first step (once).
+    #[napi]
+    pub fn first(&mut self) -> WireStoreStep {
+        self.first.take().unwrap_or_else(ended)
+    }
+
+    /// `get`: the two entries as read (null: absent, empty or not text).
+    #[napi]
+    pub fn got(
+        &mut self,
+        session: Option<String>,
+        rate_limit: Option<String>,
+        now: f64,
+    ) -> WireStoreStep {
+        self.next("storeGot", |driver, run| {
+            driver.store_got(run, session.as_deref(), rate_limit.as_deref(), ms(now))
+        })
+    }
+
+    /// `lock`: whether it was taken.
+    #[napi]
+    pub fn locked(&mut self, taken: bool, now: f64) -> WireStoreStep {
+        self.next("storeLocked", |driver, run| {
+            driver.store_locked(run, taken, ms(now))
+        })
+    }
+
+    /// `set`, `release` or `sleep`: over.
+    #[napi]
+    pub fn done(&mut self) -> WireStoreStep {
+        self.next("storeDone", |driver, run| driver.store_done(run))
+    }
+
+    /// `exchange`: over; `ok`: it gave a session.
+    #[napi]
+    pub fn exchanged(&mut self, ok: bool, now: f64) -> WireStoreStep {
+        self.next("storeExchanged", |driver, run| {
+            driver.store_exchanged(run, ok, ms(now))
+        })
+    }
+
+    /// The store call failed: `op` and why (never a value).
+    #[napi]
+    pub fn failed(&mut self, op: String, why: String, now: f64) -> WireStoreStep {
+        let fault = StoreFault { op, why };
+        self.next("storeFailed", |driver, run| {
+            driver.store_failed(run, &fault, ms(now))
+        })
+    }
+
+    fn next(
+        &mut self,
+        call: &str,
+        step: impl FnOnce(&mut Driver, &mut StoreRun) -> StoreNext,
+    ) -> WireStoreStep {
+        let client = &self.client;
+        let run = &mut self.run;
+        match guard(call, || Ok(step(&mut client.driver(), run))) {
+            Ok(next) => next.into(),
+            Err(error) => WireStoreStep {
+                op: "done",
+                end: Some("exchanged"),
+                report: Some(error.into()),
+                ..WireStoreStep::default()
+            },
+        }
+    }
+}
+
+/// What a store run that is over says when asked again.
+fn ended() -> WireStoreStep {
+    WireStoreStep {
+        op: "done",
+        end: Some("replan"),
+        ..WireStoreStep::default()
     }
 }
 

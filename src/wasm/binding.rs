@@ -3,10 +3,10 @@
 //! (`src/wire.rs`), crossing as JSON text: one string per step instead of a getter call per
 //! field, and no extra crate (serde_json is already in the core).
 
-use crate::wire::{self, ms, WireError, WireField, WireOutcome, WirePlan, WireSealed, WireSeed};
+use crate::wire::{self, ms, WireError, WireField, WireOutcome, WirePlan, WireSeed, WireStoreStep};
 use crate::{
-    Driver, Error, Failure, Mode, Next, RawOptions, Run, TransportFailure, ANSWER_HEADERS,
-    MAX_BODY_BYTES, NONCE_LEN,
+    Driver, Error, Failure, Mode, Next, RawOptions, Run, StoreFault, StoreRun, TransportFailure,
+    ANSWER_HEADERS, MAX_BODY_BYTES, NONCE_LEN,
 };
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -122,13 +122,6 @@ fn nonce_of(bytes: &[u8]) -> Result<[u8; NONCE_LEN], String> {
         let message = format!("a store nonce is {NONCE_LEN} random bytes");
         json(&WireError::from(Error::invalid_options(message)))
     })
-}
-
-fn sealed_json(sealed: Result<Option<(String, u64)>, Error>) -> Result<Option<String>, String> {
-    match sealed {
-        Ok(sealed) => Ok(sealed.map(|sealed| json(&WireSealed::from(sealed)))),
-        Err(error) => Err(json(&WireError::from(error))),
-    }
 }
 
 /// The option schema (every option and vendor, from the core's declarations), as JSON: the same
@@ -256,69 +249,98 @@ impl WasmClient {
         self.driver.borrow_mut().invalidate()
     }
 
-    /// `exchangeTimeoutMs` as resolved (the shared store's lock outlives one exchange).
-    #[wasm_bindgen(getter, js_name = exchangeTimeoutMs)]
-    pub fn exchange_timeout_ms(&self) -> f64 {
-        self.driver.borrow().exchange_timeout_ms() as f64
-    }
-
-    /// The shared store's name for these credentials (the same as the native build's). Throws
-    /// the error's fields as JSON text while the credentials are missing.
-    #[wasm_bindgen(js_name = storeKey)]
-    pub fn store_key(&self) -> Result<String, String> {
-        self.driver
-            .borrow_mut()
-            .store_key()
-            .map_err(|e| json(&WireError::from(e)))
-    }
-
-    /// The current session sealed under `nonce` (24 random bytes) at `now`, as JSON
-    /// `{ value, ttlMs }`, or nothing.
-    #[wasm_bindgen(js_name = sealSession)]
-    pub fn seal_session(&self, nonce: &[u8], now: f64) -> Result<Option<String>, String> {
+    /// Start obtaining a token the shared store's way at `now` (see `src/coordinator.rs`):
+    /// `owner` a random lock owner id, `nonce` 24 random bytes, `storeTimeoutMs` the bound JS
+    /// puts on each store call. Throws the error's fields as JSON text.
+    #[wasm_bindgen(js_name = storeRun)]
+    pub fn store_run(
+        &self,
+        background: bool,
+        owner: String,
+        nonce: &[u8],
+        store_timeout_ms: f64,
+        now: f64,
+    ) -> Result<WasmStoreRun, String> {
         let nonce = nonce_of(nonce)?;
-        let sealed = self.driver.borrow_mut().seal_session(&nonce, ms(now));
-        sealed_json(sealed)
-    }
-
-    /// A sealed session from the store, opened, as JSON `{ token, expiresAt, metadata }` (to
-    /// pass to `adopt`), or nothing when it does not open.
-    #[wasm_bindgen(js_name = openSession)]
-    pub fn open_session(&self, sealed: &str) -> Option<String> {
-        let stored = self.driver.borrow_mut().open_session(sealed)?;
-        Some(json(&WireSeed::stored(stored, self.provider)))
-    }
-
-    /// The remembered rate limit sealed under `nonce` at `now`, as JSON `{ value, ttlMs }`, or
-    /// nothing.
-    #[wasm_bindgen(js_name = sealRateLimit)]
-    pub fn seal_rate_limit(&self, nonce: &[u8], now: f64) -> Result<Option<String>, String> {
-        let nonce = nonce_of(nonce)?;
-        let sealed = self.driver.borrow_mut().seal_rate_limit(&nonce, ms(now));
-        sealed_json(sealed)
-    }
-
-    /// Remember a sealed rate limit from the store at `now`. Returns the debug lines (JSON array)
-    /// when it opened and still holds, nothing otherwise.
-    #[wasm_bindgen(js_name = adoptRateLimit)]
-    pub fn adopt_rate_limit(&self, sealed: &str, now: f64) -> Option<String> {
-        let mut log = Vec::new();
-        let held = self
-            .driver
-            .borrow_mut()
-            .adopt_rate_limit(sealed, ms(now), &mut log);
-        held.then(|| json(&log))
-    }
-
-    /// Hold background refreshes off for `waitMs` from `now` (another process is refreshing).
-    #[wasm_bindgen(js_name = deferRefresh)]
-    pub fn defer_refresh(&self, wait_ms: f64, now: f64) {
-        self.driver.borrow_mut().defer_refresh(ms(wait_ms), ms(now));
+        let timeout = ms(store_timeout_ms);
+        let begun =
+            self.driver
+                .borrow_mut()
+                .store_begin(background, owner, nonce, timeout, ms(now));
+        let (run, first) = begun.map_err(|e| json(&WireError::from(e)))?;
+        Ok(WasmStoreRun {
+            driver: Rc::clone(&self.driver),
+            run,
+            first: Some(json(&WireStoreStep::from(first))),
+        })
     }
 
     /// Refuse new exchanges; runs in flight end with `CLOSED`.
     pub fn close(&mut self) {
         self.driver.borrow_mut().close();
+    }
+}
+
+/// One `obtain` of the shared store in flight, stepped by JS (`lib/store.js`): each method
+/// reports the answer to the step before and returns the next step as JSON.
+#[wasm_bindgen]
+pub struct WasmStoreRun {
+    driver: Rc<RefCell<Driver>>,
+    run: StoreRun,
+    first: Option<String>,
+}
+
+#[wasm_bindgen]
+impl WasmStoreRun {
+    /// The first step (once).
+    pub fn first(&mut self) -> String {
+        self.first.take().unwrap_or_default()
+    }
+
+    /// `get`: the two entries as read (nothing: absent, empty or not text).
+    pub fn got(&mut self, session: Option<String>, rate_limit: Option<String>, now: f64) -> String {
+        let mut driver = self.driver.borrow_mut();
+        let next = driver.store_got(
+            &mut self.run,
+            session.as_deref(),
+            rate_limit.as_deref(),
+            ms(now),
+        );
+        json(&WireStoreStep::from(next))
+    }
+
+    /// `lock`: whether it was taken.
+    pub fn locked(&mut self, taken: bool, now: f64) -> String {
+        let next = self
+            .driver
+            .borrow_mut()
+            .store_locked(&mut self.run, taken, ms(now));
+        json(&WireStoreStep::from(next))
+    }
+
+    /// `set`, `release` or `sleep`: over.
+    pub fn done(&mut self) -> String {
+        let next = self.driver.borrow_mut().store_done(&mut self.run);
+        json(&WireStoreStep::from(next))
+    }
+
+    /// `exchange`: over; `ok`: it gave a session.
+    pub fn exchanged(&mut self, ok: bool, now: f64) -> String {
+        let next = self
+            .driver
+            .borrow_mut()
+            .store_exchanged(&mut self.run, ok, ms(now));
+        json(&WireStoreStep::from(next))
+    }
+
+    /// The store call failed: `op` and why (never a value).
+    pub fn failed(&mut self, op: String, why: String, now: f64) -> String {
+        let fault = StoreFault { op, why };
+        let next = self
+            .driver
+            .borrow_mut()
+            .store_failed(&mut self.run, &fault, ms(now));
+        json(&WireStoreStep::from(next))
     }
 }
 
