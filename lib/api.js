@@ -3,7 +3,7 @@
 // The Node entry passes the native driver (or the wasm one where no native binary loads); the
 // edge entries pass the wasm one. Everything else is the same code.
 
-const { VendorAuthError, fromNative } = require('./errors')
+const { VendorAuthError, fromCore } = require('./errors')
 const { defineClient } = require('./client')
 const { exchange } = require('./outcome')
 const { Session } = require('./session')
@@ -52,7 +52,7 @@ function defineApi(createDriver) {
 /** One exchange as a Session, or a VendorAuthError. */
 async function sessionFrom(driver) {
   const outcome = await exchange(driver, false)
-  if (outcome.error) throw fromNative(outcome.error)
+  if (outcome.error) throw fromCore(outcome.error)
   return new Session(outcome.session)
 }
 

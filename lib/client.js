@@ -22,7 +22,7 @@
 // No Node built-ins here (the edge entry bundles this file): redaction uses the symbol that
 // `util.inspect` looks for, and the shared store (node:crypto) comes from the driver factory.
 
-const { VendorAuthError, fromNative } = require('./errors')
+const { VendorAuthError, fromCore } = require('./errors')
 const { exchange, ownOutcome, ready } = require('./outcome')
 const { checkSignal } = require('./options')
 const { Session, INSPECT } = require('./session')
@@ -212,7 +212,7 @@ function defineClient(createDriver) {
       } catch (error) {
         return Promise.reject(error)
       }
-      if (plan.action === REJECT) return Promise.reject(fromNative(plan.error))
+      if (plan.action === REJECT) return Promise.reject(fromCore(plan.error))
       if ((plan.action === SERVE || plan.action === REFRESH) && state.header !== null) {
         this.#state = Object.freeze({ ...state, freshUntil: plan.until })
         if (plan.action === REFRESH) this.#refreshInBackground()
@@ -265,7 +265,7 @@ function defineClient(createDriver) {
       if (this.#closed) throw closedError(this.provider)
       if (outcome === null) return this.#replan(background)
       if (outcome.error) {
-        const error = fromNative(outcome.error)
+        const error = fromCore(outcome.error)
         this.#events.emit('error', error)
         throw error
       }
@@ -283,7 +283,7 @@ function defineClient(createDriver) {
         return state
       }
       const plan = ownOutcome(this.#driver.plan(Date.now()))
-      if (plan.action === REJECT) throw fromNative(plan.error)
+      if (plan.action === REJECT) throw fromCore(plan.error)
       if ((plan.action === SERVE || plan.action === REFRESH) && state.header !== null) return state
       return this.#exchange(false)
     }
@@ -310,7 +310,7 @@ function defineClient(createDriver) {
         return
       }
       const outcome = ready(this.#driver) ?? ownOutcome(this.#driver.adopt(seed, Date.now()))
-      if (outcome.error) throw fromNative(outcome.error)
+      if (outcome.error) throw fromCore(outcome.error)
       this.#install(outcome)
       this.#log('started from initialSession')
     }

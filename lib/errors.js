@@ -31,8 +31,8 @@ Object.defineProperty(VendorAuthError.prototype, 'name', {
   writable: true,
 })
 
-/** A `VendorAuthError` from the plain fields the native side returns. */
-function fromNative(error) {
+/** A `VendorAuthError` from the plain fields the core returns (`WireError`, either build). */
+function fromCore(error) {
   return new VendorAuthError(error.code, error.message, error)
 }
 
@@ -56,4 +56,4 @@ const ErrorCodes = Object.freeze({
   STORE_UNAVAILABLE: 'STORE_UNAVAILABLE',
 })
 
-module.exports = { VendorAuthError, ErrorCodes, fromNative }
+module.exports = { VendorAuthError, ErrorCodes, fromCore }

@@ -4,7 +4,7 @@
 // failure turned into a VendorAuthError.
 
 const { VendorAuthError } = require('./errors')
-const { prepareOptions, nativeTypes } = require('./options')
+const { prepareOptions, coreTypes } = require('./options')
 const { envSnapshot, declareEnvNames } = require('./outcome')
 
 const OUR_CODES = new Set(['INVALID_OPTIONS', 'INSECURE_URL', 'INTERNAL'])
@@ -12,7 +12,7 @@ const OUR_CODES = new Set(['INVALID_OPTIONS', 'INSECURE_URL', 'INTERNAL'])
 /** The driver factory over a loaded binding (see `loadBinding`). */
 function nativeDriverFactory(binding) {
   const schema = JSON.parse(binding.optionSchema())
-  const types = nativeTypes(schema.options)
+  const types = coreTypes(schema.options)
   declareEnvNames(schema.options)
   const fields = fieldsByProvider(schema)
   return (options) => createNative(binding, types, fields, options)
@@ -25,7 +25,7 @@ function createNative(binding, types, fields, options) {
   const log = prepared.logger
   let native
   try {
-    native = new binding.NativeClient(prepared.native, envSnapshot(), log)
+    native = new binding.NativeClient(prepared.core, envSnapshot(), log)
   } catch (error) {
     // The native side throws with a stable code; anything else is a conversion failure.
     const code = OUR_CODES.has(error && error.code) ? error.code : 'INVALID_OPTIONS'

@@ -1,5 +1,5 @@
 'use strict'
-// Checks done in JS before options reach the native side: the shape of the object, unknown
+// Checks done in JS before options reach the core (either build): the shape of the object, unknown
 // keys (typos such as `accesKey` should not silently fall back to the environment), value
 // types (so that no conversion error can echo a value), and the JS-only options. Names and types
 // come from the core's option schema (`binding.optionSchema()`): no option is listed here but the
@@ -7,7 +7,7 @@
 //
 // Hostile inputs: only own properties count (an `Object.prototype.baseUrl` planted by another
 // bug in the app must never redirect credentials), each is read exactly once (a getter cannot
-// pass the checks with one value and be used with another), what goes to the native side is a
+// pass the checks with one value and be used with another), what goes to the core is a
 // null-prototype object, and a getter or Proxy that throws is INVALID_OPTIONS with its error as
 // `cause`. A user's logger can never throw to us.
 
@@ -43,20 +43,20 @@ function ownEntries(object) {
 }
 
 /**
- * From the core's option schema: each native option's JS type (`'string'` / `'number'`), by name.
+ * From the core's option schema: each core option's JS type (`'string'` / `'number'`), by name.
  * @param {ReadonlyArray<{ name: string, jsType: string }>} schemaOptions
  * @returns {Map<string, string>}
  */
-function nativeTypes(schemaOptions) {
+function coreTypes(schemaOptions) {
   const types = new Map()
   for (const option of schemaOptions) types.set(option.name, option.jsType)
   return types
 }
 
 /**
- * Split user options into what the native side takes and the JS-only ones.
+ * Split user options into what the core takes (either build) and the JS-only ones.
  * @param {unknown} options
- * @param {ReadonlyMap<string, string>} types the native options' JS types, by name (`nativeTypes`)
+ * @param {ReadonlyMap<string, string>} types the core options' JS types, by name (`coreTypes`)
  */
 function prepareOptions(options, types) {
   try {
@@ -77,7 +77,7 @@ function prepare(options, types) {
     throw invalid("options must be an object such as { provider: 'vendy' }")
   }
   const known = new Set([...types.keys(), ...Object.keys(JS_ONLY_OPTIONS)])
-  const native = Object.create(null)
+  const core = Object.create(null)
   const jsOnly = Object.create(null)
   for (const [key, value] of ownEntries(options)) {
     if (!known.has(key)) {
@@ -93,10 +93,10 @@ function prepare(options, types) {
       // The value itself is not shown: it may be a credential.
       throw invalid(`option '${key}' must be a ${expected}, not ${describe(value)}`)
     }
-    native[key] = value
+    core[key] = value
   }
   return {
-    native,
+    core,
     logger: makeLogger(jsOnly.logger),
     signal: checkSignal(jsOnly.signal),
     initialSession: jsOnly.initialSession,
@@ -165,4 +165,4 @@ function contained(write) {
 
 function ignore() {}
 
-module.exports = { prepareOptions, nativeTypes, ownEntries, checkSignal, JS_ONLY_OPTIONS }
+module.exports = { prepareOptions, coreTypes, ownEntries, checkSignal, JS_ONLY_OPTIONS }

@@ -16,7 +16,7 @@ class Session {
   #headerValue
   #tokenPreview
 
-  /** @param {import('../binding').NativeSession} n */
+  /** @param {import('../binding').WireSession} n */
   constructor(n) {
     // Own fields only: an absent one must not be filled from a polluted Object.prototype.
     const own = (object, key) => (Object.hasOwn(object, key) ? object[key] : undefined)

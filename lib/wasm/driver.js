@@ -7,8 +7,8 @@
 //
 // No Node built-ins here: the edge entries bundle this file.
 
-const { VendorAuthError, fromNative } = require('../errors')
-const { prepareOptions, nativeTypes } = require('../options')
+const { VendorAuthError, fromCore } = require('../errors')
+const { prepareOptions, coreTypes } = require('../options')
 const { envSnapshot, declareEnvNames } = require('../outcome')
 const { ABORTED, OTHER } = require('./failure')
 
@@ -35,7 +35,7 @@ const clock = typeof performance === 'object' && performance !== null ? () => pe
 function wasmDriverFactory(glue, { transport, note }) {
   // The one option schema, from the core (the same as the native binding's optionSchema()).
   const schema = JSON.parse(glue.optionSchema())
-  const types = nativeTypes(schema.options)
+  const types = coreTypes(schema.options)
   declareEnvNames(schema.options)
   const fieldsOf = new Map(schema.providers.map((spec) => [spec.id, spec.fields]))
   const sessionFields = (provider) => fieldsOf.get(provider) || []
@@ -45,10 +45,10 @@ function wasmDriverFactory(glue, { transport, note }) {
   return function createDriver(options) {
     const prepared = prepareOptions(options, types)
     // What the transport reads for this client (its trust, its proxies), as the native build reads it.
-    const opened = transport.open(prepared.native)
+    const opened = transport.open(prepared.core)
     let client
     try {
-      client = new glue.WasmClient(wireOptions(prepared.native), envSnapshot())
+      client = new glue.WasmClient(wireOptions(prepared.core), envSnapshot())
     } catch (error) {
       throw fromWire(error)
     }
@@ -86,7 +86,7 @@ function fromWire(error) {
   if (typeof error === 'string') {
     try {
       const fields = JSON.parse(error)
-      if (OUR_CODES.has(fields.code)) return fromNative(fields)
+      if (OUR_CODES.has(fields.code)) return fromCore(fields)
     } catch {
       // not ours: below
     }
@@ -187,7 +187,7 @@ class WasmDriver {
     try {
       run = this.#client.storeRun(background, owner, nonce, storeTimeoutMs, now)
     } catch (error) {
-      throw fromNative(JSON.parse(error))
+      throw fromCore(JSON.parse(error))
     }
     const step = (text) => JSON.parse(text)
     return {
