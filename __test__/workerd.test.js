@@ -164,7 +164,7 @@ describe('vendor-auth in workerd (Cloudflare Workers runtime)', { timeout: 120_0
     const out = await call('runtime')
     assert.equal(out.userAgent, 'Cloudflare-Workers')
     assert.equal(out.process, 'undefined')
-    assert.equal(out.codes, 15)
+    assert.equal(out.codes, Object.keys(require('..').ErrorCodes).length, 'the same codes as the Node entry')
   })
 
   it('authenticate() through the runtime fetch: a Session with redacted fields, debug lines from the core', async () => {
@@ -196,6 +196,18 @@ describe('vendor-auth in workerd (Cloudflare Workers runtime)', { timeout: 120_0
     const second = await call('client')
     assert.equal(second.session.expiresAt, first.session.expiresAt)
     assert.equal(mock.count('vendy.auth'), 1, 'the second request was served from the cache')
+  })
+
+  it('a tokenStore inside workerd: the second client adopts the first one’s sealed session (1 exchange)', async () => {
+    mock.reset()
+    const out = await call('store')
+    assert.equal(out.same, true)
+    assert.equal(mock.count('pv.authenticate'), 1, 'the second client sent no request')
+    assert.deepEqual(out.keys, ['session'], 'one sealed entry; the lock was released')
+    assert.equal(out.sealed, true, 'sealed, and the token is not in it')
+    assert.equal(out.adopted, true)
+    // First client: read, lock, read again, publish, release; second: read (and adopt).
+    assert.deepEqual(out.calls, ['get', 'get', 'lock', 'get', 'get', 'set', 'release', 'get', 'get'])
   })
 
   it('503 then 200: retried after a backoff timer inside workerd', async () => {
