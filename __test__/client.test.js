@@ -115,31 +115,25 @@ describe('lazy credentials: missing ones are reported at first use, not at const
     assert.equal(mock.count(), 0)
   })
 
-  // tokenStore is not supported on the WebAssembly build yet (INVALID_OPTIONS at construction).
-  const wasm = process.env.VENDOR_AUTH_FORCE_WASM === '1'
-  it(
-    'with a tokenStore too: no store call and no request while the credentials are missing',
-    { skip: wasm && 'tokenStore: not on the wasm build' },
-    async (t) => {
-      const mock = await startMock()
-      t.after(() => mock.close())
-      const calls = []
-      const memory = new Map()
-      const tokenStore = {
-        get: (key) => (calls.push('get'), memory.get(key)),
-        set: (key, value) => (calls.push('set'), memory.set(key, value)),
-        lock: () => (calls.push('lock'), true),
-        release: () => calls.push('release'),
-      }
-      await withoutCredentialEnv(async () => {
-        const client = createClient({ provider: 'vendy', baseUrl: mock.baseUrl, caCert: mock.caCert, tokenStore })
-        t.after(() => client.close())
-        await expectVendorError(client.authHeader(), { code: 'INVALID_OPTIONS', message: /VENDY_ACCESS_KEY/ })
-      })
-      assert.deepEqual(calls, [])
-      assert.equal(mock.count(), 0)
-    },
-  )
+  it('with a tokenStore too: no store call and no request while the credentials are missing', async (t) => {
+    const mock = await startMock()
+    t.after(() => mock.close())
+    const calls = []
+    const memory = new Map()
+    const tokenStore = {
+      get: (key) => (calls.push('get'), memory.get(key)),
+      set: (key, value) => (calls.push('set'), memory.set(key, value)),
+      lock: () => (calls.push('lock'), true),
+      release: () => calls.push('release'),
+    }
+    await withoutCredentialEnv(async () => {
+      const client = createClient({ provider: 'vendy', baseUrl: mock.baseUrl, caCert: mock.caCert, tokenStore })
+      t.after(() => client.close())
+      await expectVendorError(client.authHeader(), { code: 'INVALID_OPTIONS', message: /VENDY_ACCESS_KEY/ })
+    })
+    assert.deepEqual(calls, [])
+    assert.equal(mock.count(), 0)
+  })
 
   it('credentials that appear in the environment later are found at first use', async (t) => {
     const mock = await startMock()

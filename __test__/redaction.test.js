@@ -302,12 +302,8 @@ const ERROR_CASES = [
   ],
 ]
 
-// tokenStore is not supported on the WebAssembly build yet (INVALID_OPTIONS at construction).
-const WASM = process.env.VENDOR_AUTH_FORCE_WASM === '1'
-
 for (const [code, what, produce] of ERROR_CASES) {
-  const skip = WASM && code === 'STORE_UNAVAILABLE' && 'tokenStore: not on the wasm build'
-  test(`${code} (${what}) shows no credential or token`, { skip }, async (t) => {
+  test(`${code} (${what}) shows no credential or token`, async (t) => {
     const mock = await mockFor(t)
     const error = await rejection(produce(mock))
     assert.ok(error instanceof VendorAuthError, mask(String(error && error.stack)))
