@@ -5,8 +5,23 @@
 const { runWorker } = require('../lib/proc')
 const { summary, ratios, median } = require('../lib/stats')
 
-/** @param {object} ctx run.js's context  @param {{ row: Function, show: Function }} table */
-async function figureStore(ctx, { row, show }) {
+/**
+ * Figure 7 on the native build, then (7c, 7d) the same worker on the Node fallback (the
+ * WebAssembly build over node:https, which shares the store protocol and format).
+ * @param {object} ctx run.js's context  @param {{ row: Function, show: Function }} table
+ */
+async function figureStore(ctx, table) {
+  const native = await figureStoreOn(ctx, table, { cold: '7a', added: '7·', hot: '7b', build: '' })
+  const fallback = await figureStoreOn({ ...ctx, env: { ...ctx.env, VENDOR_AUTH_FORCE_WASM: '1' } }, table, {
+    cold: '7c',
+    added: '7c·',
+    hot: '7d',
+    build: ' (Node fallback, wasm)',
+  })
+  return { raw: { native: native.raw, fallback: fallback.raw }, rows: [...native.rows, ...fallback.rows] }
+}
+
+async function figureStoreOn(ctx, { row, show }, ids) {
   const r = await runWorker('store', ctx)
   const m = r.msColdClient
   const cold = summary(ratios(m.fromStore, m.ownExchangeNewTls))
@@ -16,8 +31,8 @@ async function figureStore(ctx, { row, show }) {
     raw: r,
     rows: [
       row(
-        '7a',
-        'Shared store: cold client, token already in Redis → first header',
+        ids.cold,
+        `Shared store${ids.build}: cold client, token already in Redis → first header`,
         median(m.fromStore),
         'ms',
         `cold client's own exchange, new TLS connection ${show(median(m.ownExchangeNewTls), 'ms')}`,
@@ -26,7 +41,7 @@ async function figureStore(ctx, { row, show }) {
         cold.median <= 0.5,
       ),
       row(
-        '7·',
+        ids.added,
         `  added by reading Redis: vs a cold client seeded with initialSession (no I/O), +${show(median(added), 'ms')}`,
         median(m.fromStore),
         'ms',
@@ -37,8 +52,8 @@ async function figureStore(ctx, { row, show }) {
         { addedMs: median(added) },
       ),
       row(
-        '7b',
-        `Shared store: hot path with a tokenStore configured (store calls in the loops: ${r.hotStoreCalls})`,
+        ids.hot,
+        `Shared store${ids.build}: hot path with a tokenStore configured (store calls in the loops: ${r.hotStoreCalls})`,
         median(r.nsPerOp.vendorAuth),
         'ns',
         `plain JS async getter ${show(median(r.nsPerOp.plain), 'ns')}`,
