@@ -376,12 +376,13 @@ describe('a fleet of 8 processes on one store', () => {
   })
 
   it('the refresh window: exactly 1 refresh across the 8 (ioredis), and all move to its token', async () => {
-    // Child processes do not see a virtual clock: the token really ages here, so it is short. An
-    // 8 s token (7-8 s: the JWT's exp has whole seconds): its refresh window opens 3.5-4 s after
-    // it was issued, the refreshed token's 7.5-8 s after; usable until ~7 s. The fleet calls
-    // authHeader() every 25 ms until 6 s after its start, through the first window only.
-    mock.script('pv.authenticate', [{ lifetimeSec: 8 }])
-    const runUntil = Date.now() + 2500 + 6000
+    // Child processes do not see a virtual clock: the token really ages here. A 12 s token: refresh
+    // window 6 s, usable for ~10.8 s. The fleet calls authHeader() every 25 ms until ~9 s after its
+    // start, through the window. (Not shorter: the processes' first calls may start seconds late
+    // on a busy machine, and the run must still cover the first window and end before the
+    // refreshed token's; an 8 s token with a 6 s run failed that way under load.)
+    mock.script('pv.authenticate', [{ lifetimeSec: 12 }])
+    const runUntil = Date.now() + 2500 + 9000
     const reports = await fleet(8, { FIXTURE_MODE: 'window', FIXTURE_STORE: 'ioredis', RUN_UNTIL: String(runUntil) })
     assert.equal(mock.count('pv.authenticate'), 1)
     assert.equal(mock.count('pv.refresh'), 1)
