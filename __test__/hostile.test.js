@@ -5,6 +5,7 @@
 // the mock (or the attacker's stand-in). Run: node --test __test__/hostile.test.js
 
 const test = require('node:test')
+const { describe, it } = test
 const assert = require('node:assert/strict')
 const http2 = require('node:http2')
 const net = require('node:net')
@@ -222,21 +223,24 @@ test('every option is read once: a getter cannot pass validation with one value 
 
 // ------------------------------------------------------------------ loggers that throw
 
-for (const kind of ['function', 'object', 'async']) {
-  test(`a ${kind} logger that throws during a failed background refresh breaks neither authHeader() nor the process`, async () => {
-    const child = await runFixture([path.join(FIXTURES, 'throwing-logger-child.js'), kind], {})
-    assert.equal(child.code, 0, `the process survived (stderr: ${mask(child.stderr)})`)
-    assert.doesNotMatch(child.stderr, /the logger broke|unhandled/i)
-    const report = lastJsonLine(child.stdout)
-    assert.deepEqual(report, {
-      syncThrows: 0,
-      notPromises: 0,
-      sameHeader: true,
-      requests: 2,
-      sawFailure: true,
+// Each child waits (real time) for its 4 s token's refresh window: the three run side by side.
+describe('loggers that throw in a child', { concurrency: true }, () => {
+  for (const kind of ['function', 'object', 'async']) {
+    it(`a ${kind} logger that throws during a failed background refresh breaks neither authHeader() nor the process`, async () => {
+      const child = await runFixture([path.join(FIXTURES, 'throwing-logger-child.js'), kind], {})
+      assert.equal(child.code, 0, `the process survived (stderr: ${mask(child.stderr)})`)
+      assert.doesNotMatch(child.stderr, /the logger broke|unhandled/i)
+      const report = lastJsonLine(child.stdout)
+      assert.deepEqual(report, {
+        syncThrows: 0,
+        notPromises: 0,
+        sameHeader: true,
+        requests: 2,
+        sawFailure: true,
+      })
     })
-  })
-}
+  }
+})
 
 test('a throwing logger breaks no authenticate(): success stays success, a failure keeps its own code', async (t) => {
   const mock = await mockFor(t)
