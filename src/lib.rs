@@ -13,6 +13,7 @@
 //!   driver's steps with the runtime's `fetch` (or `node:https`).
 
 mod answer;
+pub mod conventions;
 mod coordinator;
 mod driver;
 mod error;
