@@ -1,13 +1,16 @@
 //! Sending the core's request descriptions over HTTPS.
 //!
 //! One `reqwest::Client` (and so one connection pool) per distinct set of extra roots (`caCert`
-//! plus the file `NODE_EXTRA_CA_CERTS` names, by their PEM text), shared by every exchange and
-//! every `AuthClient` that uses it. Redirects are never followed, plain HTTP is refused by the
-//! client itself as a second line behind option checking, and TLS verification has no off
-//! switch: the platform's roots plus any extra roots. Proxies come from the environment
-//! (`HTTPS_PROXY`, `NO_PROXY`, …), read by reqwest when it builds a pool; see `conventions.rs`.
+//! plus the file `NODE_EXTRA_CA_CERTS` names, by their PEM text) and of Node's conventions as the
+//! environment set them, shared by every exchange and every `AuthClient` that uses it. Redirects
+//! are never followed, plain HTTP is refused by the client itself as a second line behind option
+//! checking, and TLS verification has no off switch: the platform's roots (or those
+//! `SSL_CERT_FILE` / `SSL_CERT_DIR` put in their place) plus any extra roots. Which proxy a
+//! request goes through is the core's decision (`src/conventions.rs`), given to reqwest as a
+//! custom proxy: reqwest reads no variable itself.
 
-use super::conventions::{self, ExtraCa, ProxyEnv};
+use super::conventions::{self, StdFiles};
+use crate::conventions::{proxy_failed, through_proxy, Conventions, ExtraCa, Proxies};
 use crate::{
     body_too_large, host_of, Error, ErrorCode, HttpRequest, HttpResponse, TransportFailure,
     MAX_BODY_BYTES,
@@ -15,7 +18,6 @@ use crate::{
 use reqwest::header::{HeaderName, HeaderValue};
 use secrecy::ExposeSecret;
 use std::error::Error as _;
-use std::ffi::OsString;
 use std::sync::{Arc, LazyLock, Mutex, Once};
 use std::time::Duration;
 
@@ -23,8 +25,8 @@ use std::time::Duration;
 const MAX_POOLS: usize = 8;
 
 /// What a pool is built from: its extra roots by PEM text (`caCert`, then the file
-/// `NODE_EXTRA_CA_CERTS` names) and the proxy and system-root variables of the environment.
-type PoolKey = (Option<String>, Option<Arc<str>>, Vec<Option<OsString>>);
+/// `NODE_EXTRA_CA_CERTS` names) and what the environment decided (proxies, system roots).
+type PoolKey = (Option<String>, Option<Arc<str>>, Conventions);
 
 /// `(key, pool)` pairs, oldest first.
 type Pools = Vec<(PoolKey, Http)>;
@@ -35,7 +37,7 @@ static POOLS: LazyLock<Mutex<Pools>> = LazyLock::new(|| Mutex::new(Vec::new()));
 #[derive(Clone)]
 pub struct Http {
     client: reqwest::Client,
-    proxies: ProxyEnv,
+    proxies: Proxies,
     /// Why `NODE_EXTRA_CA_CERTS` was ignored when this client was created, if it was.
     extra_ca_ignored: Option<String>,
 }
@@ -50,22 +52,20 @@ impl Http {
     /// explain it: a connection that failed on the way through a proxy names the proxy, and an
     /// untrusted certificate says that `NODE_EXTRA_CA_CERTS` was ignored.
     fn explain(&self, e: &reqwest::Error, url: &url::Url) -> impl FnOnce(Error) -> Error {
-        let proxy = || self.proxies.proxy_for(url);
+        let proxy = self.proxies.proxy_for(url);
         let message = if conventions::is_untrusted_certificate(e) {
             self.extra_ca_ignored
                 .as_ref()
                 .map(|why| Extra::Append(format!(". {why}")))
         } else if e.is_connect() {
-            proxy().map(|proxy| {
+            proxy.map(|proxy| {
                 let host = url.host_str().unwrap_or("?");
                 let port = url.port_or_known_default().unwrap_or(443);
-                Extra::Replace(format!(
-                    "could not get through the proxy {proxy} to {host}:{port}: {}. Check the proxy, or exclude {host} with NO_PROXY",
-                    chain(e)
-                ))
+                let to = format!("{host}:{port}");
+                Extra::Replace(proxy_failed(&proxy.name(), &to, host, &chain(e)))
             })
         } else {
-            proxy().map(|proxy| Extra::Append(format!(" (through the proxy {proxy})")))
+            proxy.map(|proxy| Extra::Append(through_proxy(&proxy.name())))
         };
         move |error: Error| match message {
             Some(Extra::Append(text)) => {
@@ -84,44 +84,41 @@ enum Extra {
     Replace(String),
 }
 
-/// What a pool takes from the environment (the roots `NODE_EXTRA_CA_CERTS` names, the proxy and
-/// system-root variables), read at client creation even though the pool is set up at the first
-/// exchange: Node reads `NODE_EXTRA_CA_CERTS` once, and so does a client.
+/// What a pool takes from the environment (the proxies and system roots it decides, the roots
+/// `NODE_EXTRA_CA_CERTS` names), read at client creation even though the pool is set up at the
+/// first exchange: Node reads `NODE_EXTRA_CA_CERTS` once, and so does a client.
 /// (No `Debug`: proxy variables may hold a proxy's credentials.)
 #[derive(Clone)]
 pub struct PoolEnv {
+    conventions: Conventions,
     extra: ExtraCa,
-    variables: Vec<Option<OsString>>,
 }
 
 impl PoolEnv {
     /// The environment as it is now.
     pub fn read() -> Self {
-        Self {
-            extra: conventions::node_extra_ca_certs(),
-            variables: conventions::pool_environment(),
-        }
+        let (conventions, extra) = conventions::read();
+        Self { conventions, extra }
     }
 }
 
 /// The shared pool for `caCert` plus the roots `NODE_EXTRA_CA_CERTS` named, with the
 /// environment as it was when the client was created (`env`).
 pub fn client_for(ca_cert: Option<&str>, env: &PoolEnv) -> Result<Http, Error> {
-    let extra = env.extra.clone();
     let key: PoolKey = (
         ca_cert.map(str::to_owned),
-        extra.pem.clone(),
-        env.variables.clone(),
+        env.extra.pem.clone(),
+        env.conventions.clone(),
     );
     let mut pools = POOLS.lock().unwrap_or_else(|poison| poison.into_inner());
     if let Some((_, http)) = pools.iter().find(|(k, _)| *k == key) {
         // The same pool, with this reading's note (an ignored file leaves the key as without it).
         return Ok(Http {
-            extra_ca_ignored: extra.ignored,
+            extra_ca_ignored: env.extra.ignored.clone(),
             ..http.clone()
         });
     }
-    let http = build_client(ca_cert, extra)?;
+    let http = build_client(ca_cert, env)?;
     if pools.len() >= MAX_POOLS {
         pools.remove(0);
     }
@@ -144,7 +141,7 @@ fn parse_ca_cert(pem: &str) -> Result<Vec<reqwest::Certificate>, Error> {
     })
 }
 
-fn build_client(ca_cert: Option<&str>, extra: ExtraCa) -> Result<Http, Error> {
+fn build_client(ca_cert: Option<&str>, env: &PoolEnv) -> Result<Http, Error> {
     static CRYPTO: Once = Once::new();
     // reqwest is built with `rustls-no-provider`; ring is this addon's provider. An error here
     // only means another provider is already installed in this process, which is fine.
@@ -155,18 +152,52 @@ fn build_client(ca_cert: Option<&str>, extra: ExtraCa) -> Result<Http, Error> {
         .redirect(reqwest::redirect::Policy::none())
         .https_only(true)
         .user_agent(concat!("vendor-auth/", env!("CARGO_PKG_VERSION")))
-        .pool_idle_timeout(Duration::from_secs(90));
-    if let Some(pem) = ca_cert {
-        builder = builder.tls_certs_merge(parse_ca_cert(pem)?);
-    }
-    if let Some(pem) = &extra.pem {
-        // Checked when read: a file that does not parse was ignored there.
-        if let Ok(certs) = reqwest::Certificate::from_pem_bundle(pem.as_bytes()) {
-            builder = builder.tls_certs_merge(certs);
+        .pool_idle_timeout(Duration::from_secs(90))
+        // Nothing from the environment: the proxy is the core's decision, below.
+        .no_proxy();
+    let proxies = env.conventions.proxies.clone();
+    if proxies.any() {
+        let decided = proxies.clone();
+        let mut proxy =
+            reqwest::Proxy::custom(move |url| decided.proxy_for(url).map(|proxy| proxy.url()));
+        // The proxy's credentials as the core encodes them (never in a URL).
+        if let Some(Ok(mut value)) = proxies.authorization().map(HeaderValue::try_from) {
+            value.set_sensitive(true);
+            proxy = proxy.custom_http_auth(value);
         }
+        builder = builder.proxy(proxy);
     }
-    // Read right before `build()`, where reqwest reads the same variables.
-    let proxies = ProxyEnv::read();
+    let mut extra = Vec::new();
+    if let Some(pem) = ca_cert {
+        extra.extend(parse_ca_cert(pem)?);
+    }
+    if let Some(pem) = &env.extra.pem {
+        // Checked when read: a file that does not parse was ignored there.
+        extra.extend(reqwest::Certificate::from_pem_bundle(pem.as_bytes()).unwrap_or_default());
+    }
+    builder = match &env.conventions.system_roots {
+        None => builder.tls_certs_merge(extra),
+        Some(paths) => {
+            // SSL_CERT_FILE / SSL_CERT_DIR instead of the platform's roots (as the platform
+            // verifier reads them, a certificate that cannot be a root is skipped).
+            let roots: Vec<_> = paths
+                .certificates(&StdFiles)
+                .into_iter()
+                .filter(|der| {
+                    let der = rustls::pki_types::CertificateDer::from(der.as_slice());
+                    rustls::RootCertStore::empty().add(der).is_ok()
+                })
+                .filter_map(|der| reqwest::Certificate::from_der(&der).ok())
+                .collect();
+            if roots.is_empty() && extra.is_empty() {
+                return Err(Error::new(
+                    ErrorCode::Network,
+                    "could not set up HTTPS (is a CA certificate store installed?): no CA certificates were loaded from SSL_CERT_FILE / SSL_CERT_DIR",
+                ));
+            }
+            builder.tls_certs_only(roots.into_iter().chain(extra))
+        }
+    };
     let client = builder.build().map_err(|e| match ca_cert {
         // Building only fails on the roots: with caCert, those are the ones given.
         Some(_) => Error::invalid_options(format!(
@@ -184,7 +215,7 @@ fn build_client(ca_cert: Option<&str>, extra: ExtraCa) -> Result<Http, Error> {
     Ok(Http {
         client,
         proxies,
-        extra_ca_ignored: extra.ignored,
+        extra_ca_ignored: env.extra.ignored.clone(),
     })
 }
 
