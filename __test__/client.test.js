@@ -23,7 +23,7 @@ const {
   expectVendorErrorSync,
   withoutCredentialEnv,
 } = require('./helpers/util')
-const { virtualClock, nextEvent } = require('./helpers/clock')
+const { virtualClock, nextEvent, settled } = require('./helpers/clock')
 
 /**
  * A fresh mock and a client on it, both closed when the test ends. `clientOptions` may be a
@@ -440,6 +440,36 @@ describe('refresh ahead of expiry and expiry', () => {
       assert.ok(decodeJwt(tokenOf(recovered)).exp * 1000 > Date.now())
     })
   }
+
+  it('a call made while a failed background refresh settles, past its backoff, leaves the next call to start another attempt', async (t) => {
+    const clock = virtualClock(t)
+    // The call lands 0 to 4 microtask hops after the failure's 'error' event: one of them is
+    // between the refresh's rejection and the moment it is over, where a call was told "refresh"
+    // while the failed one still counted as in flight, so no attempt started until the margin.
+    // (One mock for all: its certificate is made valid from the clock's time when it starts.)
+    const { mock } = await setup(t, 'vendy')
+    for (let hops = 0; hops <= 4; hops++) {
+      mock.reset()
+      const client = createClient(optionsFor(mock, 'vendy', { maxRetries: 0 }))
+      t.after(() => client.close())
+      const first = await firstToken(client)
+      mock.setDefault(endpointOf.vendy, { status: 500, body: { success: false, error: { message: 'maintenance' } } })
+      clock.to(first.refreshAtLatest)
+      const calls = []
+      client.once('error', () => {
+        clock.tick(2_000) // past the backoff (under 1 s for a first failure)
+        let later = Promise.resolve()
+        for (let i = 0; i < hops; i++) later = later.then(() => undefined)
+        later.then(() => calls.push(client.authHeader()))
+      })
+      const failed = nextEvent(client, 'error')
+      assert.equal(await client.authHeader(), first.header)
+      await failed
+      assert.equal(await calls[0], first.header, 'the valid token is served meanwhile')
+      assert.equal(await client.authHeader(), first.header)
+      await settled(() => mock.count() >= 3, { what: `a second background attempt (hops: ${hops})` })
+    }
+  })
 
   for (const provider of ['vendy', 'puppetvendors']) {
     it(`${provider}: an expired token is never handed out: callers wait for a new one (one shared request)`, async (t) => {

@@ -242,17 +242,18 @@ function defineClient(createDriver) {
     #refreshInBackground() {
       if (this.#background !== null || this.#foreground !== null) return
       this.#log('token inside the refresh window: refreshing in the background')
-      this.#background = this.#exchange(true)
-        .then(
-          () => undefined,
-          () => {
-            // The core logged it and knows the backoff: ask it again on the next call.
-            if (!this.#closed) this.#state = Object.freeze({ ...this.#state, freshUntil: 0 })
-          },
-        )
-        .finally(() => {
+      // Over in the same step as its outcome: a call in between would be told "refresh" while
+      // this one still counted as in flight, and start nothing until the safety margin.
+      this.#background = this.#exchange(true).then(
+        () => {
           this.#background = null
-        })
+        },
+        () => {
+          this.#background = null
+          // The core logged it and knows the backoff: ask it again on the next call.
+          if (!this.#closed) this.#state = Object.freeze({ ...this.#state, freshUntil: 0 })
+        },
+      )
     }
 
     async #exchange(background) {
