@@ -8,14 +8,17 @@
 //   - one keep-alive pool per distinct trust (caCert, NODE_EXTRA_CA_CERTS, SSL_CERT_FILE /
 //     SSL_CERT_DIR) and proxy (HTTPS_PROXY, NO_PROXY…), as the native transport keeps, with the
 //     environment read when a client is created (`open`), as the native build reads it.
+// Which proxy and which roots are the core's decisions (src/conventions.rs, through
+// src/wasm/conventions.rs), as in the native build: this file reads the variables and files the
+// core asks for, opens the connection it decided (direct or through a CONNECT tunnel) and moves
+// bytes.
 // Redirects are not followed (https never does), each attempt is bounded by `timeoutMs` from the
 // first byte sent to the last read, and no more than a little past the body cap is read.
 
 const { VendorAuthError } = require('../errors')
 const { TIMEOUT, CONNECT, UNTRUSTED, ABORTED, classify } = require('./failure')
-const { env, proxySettings, proxyFor, tunnel, TunnelError, CONNECT_TIMEOUT } = require('./proxy')
-// (Both loaded by Node at start-up already.)
-const { isUtf8 } = require('node:buffer')
+const { tunnel, TunnelError, CONNECT_TIMEOUT } = require('./proxy')
+// (Loaded by Node at start-up already.)
 const path = require('node:path')
 
 // Loaded on first use: node:https and node:tls take ~5 ms to load, which require('vendor-auth')
@@ -23,14 +26,15 @@ const path = require('node:path')
 let https
 let tls
 let fs
-let X509Certificate
 let Agent
+let glue
 function load() {
   if (Agent !== undefined) return
   https = require('node:https')
   tls = require('node:tls')
   fs = require('node:fs')
-  X509Certificate = require('node:crypto').X509Certificate
+  // The instance lib/wasm/node.js loaded and initialised (the same module).
+  glue = require(path.join(__dirname, '..', '..', 'wasm', 'vendor_auth.cjs'))
   Agent = class extends https.Agent {
     constructor(options, proxy) {
       super(options)
@@ -43,18 +47,49 @@ function load() {
       // (an 'error' nobody listens to yet): an own one shadows it. (The request still fails, as a
       // NETWORK error: Node's http client reads an inherited `signal` too, out of our reach.)
       const own = { ...options, signal: undefined }
-      if (this.proxy === undefined) return super.createConnection(own)
-      const target = { host: own.host, port: own.port, timeoutMs: own[CONNECT_TIMEOUT] }
-      tunnel(this.proxy, target, (error, socket) =>
+      const proxy = this.proxy
+      if (proxy === undefined) return super.createConnection(own)
+      const failed = (authority, why) => glue.proxyFailed(proxy.name, authority, own.host, why)
+      const target = { host: own.host, port: own.port, timeoutMs: own[CONNECT_TIMEOUT], failed }
+      tunnel(proxy, target, (error, socket) =>
         error ? oncreate(error) : oncreate(null, super.createConnection({ ...own, socket })),
       )
     }
   }
 }
 
+/** The file system as the core reads it for Node's conventions (src/wasm/conventions.rs). */
+const files = {
+  stat(file) {
+    try {
+      const stat = fs.statSync(file, { bigint: true })
+      const id = `${stat.dev}:${stat.ino}`
+      const version = [id, stat.size, stat.mtimeNs, stat.ctimeNs].join(':')
+      // (rustls-native-certs tells files apart by inode on Unix only.)
+      return { isFile: stat.isFile(), id: process.platform === 'win32' ? undefined : id, version }
+    } catch {
+      return undefined
+    }
+  },
+  read(file) {
+    try {
+      return fs.readFileSync(file)
+    } catch (error) {
+      throw String(error.message)
+    }
+  },
+  list(dir) {
+    try {
+      return fs.readdirSync(dir).reduce((paths, entry) => `${paths}\0${path.join(dir, entry)}`, '')
+    } catch {
+      return undefined
+    }
+  },
+}
+
 /** Pools kept at once; more distinct keys than this evict the oldest (as native). */
 const MAX_POOLS = 8
-/** Trust (see `trustNow`) -> its secure context, or null for Node's default one. */
+/** Trust (`trustKey` below) -> its secure context, or null for Node's default one. */
 const contexts = new Map()
 /** Trust and proxy -> https.Agent. */
 const pools = new Map()
@@ -66,102 +101,50 @@ function remember(map, key, value) {
 }
 
 /**
- * A client's trust and proxies, read when it is created as the native build reads them (a caCert
- * that is not PEM is refused there, before any I/O): `{ trust, proxies, note }`, `note` saying why
+ * A client's trust and proxies, decided by the core from the environment when the client is
+ * created, as the native build decides them (a caCert that is not PEM is refused there, before
+ * any I/O): `{ conventions, caCert, trustKey, note, routes }`, `note` saying why
  * NODE_EXTRA_CA_CERTS added nothing, for the client's log.
  */
 function open(options) {
-  const trust = trustNow(options.caCert)
+  load()
+  const variables = { __proto__: null }
+  for (const name of glue.conventionVariables().split(',')) {
+    // Own entries only: an Object.prototype polluted with HTTPS_PROXY sets no proxy.
+    if (Object.hasOwn(process.env, name)) variables[name] = process.env[name]
+  }
+  const conventions = new glue.NodeConventions(variables, process.platform === 'win32', files)
+  const caCert = options.caCert
+  const trustKey = JSON.stringify([caCert, conventions.trustKey])
+  const opened = { conventions, caCert, trustKey, note: conventions.note, routes: new Map() }
   try {
-    contextFor(trust) // builds (once per trust) the secure context that reads it
+    contextFor(opened) // builds (once per trust) the secure context that reads it
   } catch (error) {
     throw new VendorAuthError('INVALID_OPTIONS', `caCert could not be read as PEM certificates: ${error.message}`)
   }
-  return { trust, proxies: proxySettings(), note: trust.ignored }
+  return opened
 }
 
 /**
- * What a pool trusts, read now as the native build reads it at client creation: `caCert`, the
- * file NODE_EXTRA_CA_CERTS names (by its text: a rewritten file is a new pool), and the
- * SSL_CERT_FILE / SSL_CERT_DIR that replace the usual roots. `ignored` says why
- * NODE_EXTRA_CA_CERTS added nothing, when it names a file.
+ * The secure context for a client's trust, built once per trust (an agent given `ca` itself
+ * would re-serialise every root into its pool key on each request: measured +1 ms per request).
  */
-function trustNow(caCert) {
-  load()
-  const { pem, reading, ignored } = extraCaCerts()
-  const certFile = env('SSL_CERT_FILE')
-  const certDir = env('SSL_CERT_DIR')
-  const key = JSON.stringify([caCert, pem === undefined ? 0 : reading, certFile, certDir])
-  return { key, caCert, pem, certFile, certDir, ignored }
-}
-
-/** The last reading of NODE_EXTRA_CA_CERTS: the file's identity then, and what it gave. */
-let lastExtra
-let readings = 0
-
-/**
- * NODE_EXTRA_CA_CERTS now: `{ pem, reading, ignored }`, `reading` numbering each reading (the
- * pool key of a `pem`). The file is read again only when it changed (a bundle of ~150 roots took
- * ~25 ms to check, on every client and authenticate()).
- */
-function extraCaCerts() {
-  const file = env('NODE_EXTRA_CA_CERTS')
-  if (!file) return {}
-  let identity
-  try {
-    const stat = fs.statSync(file, { bigint: true })
-    identity = [file, stat.dev, stat.ino, stat.size, stat.mtimeNs, stat.ctimeNs].join('\0')
-  } catch {
-    // Read (and named) below, never cached.
-  }
-  if (identity !== undefined && lastExtra !== undefined && lastExtra.identity === identity) return lastExtra.result
-  const result = { ...readExtraCaCerts(file), reading: ++readings }
-  if (identity !== undefined) lastExtra = { identity, result }
-  return result
-}
-
-/** NODE_EXTRA_CA_CERTS as the native build reads it (src/native/conventions.rs), with its words. */
-function readExtraCaCerts(file) {
-  const ignored = (why) => ({ ignored: `NODE_EXTRA_CA_CERTS=${file} was ignored, as Node ignores it: ${why}` })
-  let bytes
-  try {
-    bytes = fs.readFileSync(file)
-  } catch (error) {
-    return ignored(`could not be read: ${error.message}`)
-  }
-  if (!isUtf8(bytes)) return ignored('not PEM text')
-  const pem = bytes.toString('utf8')
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE-----/g)
-  if (blocks === null) return ignored('it holds no PEM certificate')
-  try {
-    for (const block of blocks) new X509Certificate(block)
-  } catch (error) {
-    return ignored(`not readable as PEM certificates: ${error.message}`)
-  }
-  return { pem }
-}
-
-/**
- * The secure context for `trust`, built once per trust (an agent given `ca` itself would
- * re-serialise every root into its pool key on each request: measured +1 ms per request).
- */
-function contextFor(trust) {
-  let context = contexts.get(trust.key)
+function contextFor({ conventions, caCert, trustKey }) {
+  let context = contexts.get(trustKey)
   if (context === undefined) {
-    const extra = [trust.pem, trust.caCert].filter((pem) => pem !== undefined)
-    const replaced = trust.certFile !== undefined || (trust.certDir ?? '') !== ''
+    const extra = [conventions.extraRoots, caCert].filter((pem) => pem !== undefined)
+    const replaced = conventions.replacesSystemRoots
     // Given a CA, Node trusts only it: the usual roots come too.
-    context = extra.length === 0 && !replaced ? null : tls.createSecureContext({ ca: [...usualRoots(trust), ...extra] })
-    remember(contexts, trust.key, context)
+    const roots = () => (replaced ? [conventions.systemRoots(files)] : nodeRoots())
+    context = extra.length === 0 && !replaced ? null : tls.createSecureContext({ ca: [...roots(), ...extra] })
+    remember(contexts, trustKey, context)
   }
   return context
 }
 
-/** The roots trusted besides the extra ones: SSL_CERT_FILE / SSL_CERT_DIR's, else Node's own. */
-function usualRoots({ certFile, certDir }) {
-  if (certFile !== undefined || (certDir ?? '') !== '') return systemRoots(certFile, certDir)
-  // Node 22.15+/23.5+ say it directly; the start-up NODE_EXTRA_CA_CERTS is left to the file's
-  // text as read now.
+/** Node's own roots, without those NODE_EXTRA_CA_CERTS added at start-up (its file counts as read now). */
+function nodeRoots() {
+  // Node 22.15+/23.5+ say which are which.
   if (typeof tls.getCACertificates === 'function') {
     const startUp = new Set(tls.getCACertificates('extra'))
     return tls.getCACertificates('default').filter((cert) => !startUp.has(cert))
@@ -169,38 +152,23 @@ function usualRoots({ certFile, certDir }) {
   return tls.rootCertificates
 }
 
-/**
- * The roots SSL_CERT_FILE and SSL_CERT_DIR (a list of folders) name, read as rustls-native-certs
- * reads them for the native build: every file's certificates, the unreadable ones skipped.
- */
-function systemRoots(certFile, certDir = '') {
-  const files = certFile === undefined ? [] : [certFile]
-  for (const dir of certDir.split(path.delimiter)) {
-    if (dir === '') continue
-    try {
-      for (const entry of fs.readdirSync(dir)) files.push(path.join(dir, entry))
-    } catch {
-      // As rustls-native-certs: a folder that cannot be read adds nothing.
-    }
+/** The proxy the core decided for a request to `url` (a client sends to one or two URLs). */
+function proxyFor(url, opened) {
+  if (!opened.conventions.proxied) return undefined
+  if (!opened.routes.has(url)) {
+    const proxy = opened.conventions.proxyFor(url)
+    opened.routes.set(url, proxy === undefined ? undefined : JSON.parse(proxy))
   }
-  const roots = []
-  for (const file of files) {
-    try {
-      if (fs.statSync(file).isFile()) roots.push(fs.readFileSync(file, 'utf8'))
-    } catch {
-      // Nor does a file (or a dangling link).
-    }
-  }
-  return roots
+  return opened.routes.get(url)
 }
 
 /** The pool for a request to `url` now: its agent, its proxy, and what its trust ignored. */
-function routeFor(url, { trust, proxies }) {
-  const proxy = proxyFor(url, proxies)
-  const key = `${trust.key}\n${proxy === undefined ? '' : proxy.key}`
+function routeFor(url, opened) {
+  const proxy = proxyFor(url, opened)
+  const key = `${opened.trustKey}\n${proxy === undefined ? '' : proxy.key}`
   let agent = pools.get(key)
   if (agent === undefined) {
-    const context = contextFor(trust)
+    const context = contextFor(opened)
     // HTTP/1.1 is offered by name (ALPN), as the native transport offers it: a server that speaks
     // only HTTP/2 then refuses the handshake (a permanent failure) rather than answering a
     // protocol-less request with an HTTP/1 error page.
@@ -208,7 +176,7 @@ function routeFor(url, { trust, proxies }) {
     if (context !== null) options.secureContext = context
     agent = remember(pools, key, new Agent(options, proxy))
   }
-  return { agent, proxy, ignored: trust.ignored }
+  return { agent, proxy, ignored: opened.note }
 }
 
 /**
@@ -222,7 +190,7 @@ function explain(error, { proxy, ignored }) {
   if (result.failure === UNTRUSTED) {
     if (ignored !== undefined) result.detail += `. ${ignored}`
   } else if (proxy !== undefined) {
-    result.detail += ` (through the proxy ${proxy.name})`
+    result.detail += proxy.through
   }
   return result
 }
