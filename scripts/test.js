@@ -66,8 +66,14 @@ const reporters = require('node:test/reporters')
 const { findLeaks, mask } = require('../__test__/helpers/faults')
 
 const userDebug = /(^|[\s,])(vendor-auth|\*)($|[\s,])/.test(process.env.DEBUG || '')
-process.env.DEBUG = userDebug ? process.env.DEBUG : 'vendor-auth'
+if (!userDebug) process.env.DEBUG = process.env.DEBUG ? `${process.env.DEBUG},vendor-auth` : 'vendor-auth'
 delete process.env.FORCE_COLOR // children write to pipes: no colour codes inside the scanned text
+// The machine's trust settings are not the suite's: the tests of them set their own (cli,
+// examples, fallback, node-conventions). Left on, a bundle in SSL_CERT_FILE or
+// NODE_EXTRA_CA_CERTS is added to every TLS context the Node fallback makes (each test's mock has
+// a CA of its own, so each exchange makes one): with the 144-root system bundle there, the wasm
+// suites took twice the CPU.
+for (const name of ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR']) delete process.env[name]
 
 /** Each file's output, in arrival order (the leak scan's input). */
 const outputs = new Map(files.map((f) => [f, []]))
@@ -145,9 +151,34 @@ function scan(file) {
   return `secrets or tokens in the output of ${path.relative(root, file)} (DEBUG=vendor-auth; full output kept in ${kept}):\n${findings.join('\n')}`
 }
 
+// The batch starts with the files that took longest in the last whole run (their times are kept
+// in node_modules/.cache), so that both slots finish together rather than one long file running
+// alone at the end. A file without a time (new) counts as long.
+const TIMES = path.join(root, 'node_modules', '.cache', 'vendor-auth-test-times.json')
+const lastTimes = (() => {
+  try {
+    return JSON.parse(fs.readFileSync(TIMES, 'utf8'))
+  } catch {
+    return {}
+  }
+})()
+const lastTime = (file) => lastTimes[path.relative(root, file)] ?? Number.MAX_SAFE_INTEGER
+const longestFirst = (a, b) => lastTime(b) - lastTime(a)
+
+function keepTimes() {
+  const times = {}
+  for (const [file, ms] of busy) times[path.relative(root, file)] = Math.round(ms)
+  try {
+    fs.mkdirSync(path.dirname(TIMES), { recursive: true })
+    fs.writeFileSync(TIMES, JSON.stringify(times, null, 2) + '\n')
+  } catch {
+    // no cache folder (a read-only checkout): the next run keeps the alphabetical order
+  }
+}
+
 async function* events() {
   const exclusive = files.filter((f) => EXCLUSIVE.has(path.basename(f)))
-  const shared = files.filter((f) => !EXCLUSIVE.has(path.basename(f)))
+  const shared = files.filter((f) => !EXCLUSIVE.has(path.basename(f))).sort(longestFirst)
   const note = (message) => ({ type: 'test:diagnostic', data: { nesting: 0, message } })
   const since = (t) => `${((Date.now() - t) / 1000).toFixed(1)} s`
   let number = 0
@@ -162,6 +193,7 @@ async function* events() {
     number += yield* batchEvents([file], 1, number)
     yield note(`${path.basename(file)}, alone: ${since(t)}`)
   }
+  if (chosen.length === 0) keepTimes()
   if (process.env.TEST_TIMES === '1') {
     for (const [file, ms] of busy) yield note(`${path.relative(root, file)}: ${(ms / 1000).toFixed(1)} s in its tests`)
   }
