@@ -87,7 +87,8 @@ pub(crate) fn status_error(asker: &Asker<'_>, res: &HttpResponse, now_ms: u64) -
 fn vendor_message(body: &[u8]) -> (Option<String>, Option<String>) {
     let text = String::from_utf8_lossy(body);
     let text = text.trim();
-    match serde_json::from_str::<Value>(text) {
+    // From bytes, as all JSON in the core (one serde_json reader type in the .wasm).
+    match serde_json::from_slice::<Value>(text.as_bytes()) {
         Ok(Value::Object(obj)) => {
             let error = obj.get("error");
             let message = error
