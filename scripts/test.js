@@ -34,7 +34,7 @@ const testDir = path.join(root, '__test__')
  * concurrent batch, one at a time.
  */
 const EXCLUSIVE = new Map([
-  ['soak.test.js', '100k+ calls in a tight loop for 15 s (a core to itself) and an RSS bound on its child'],
+  ['soak.test.js', 'a tight loop of authHeader() calls for seconds (a core to itself), call floor and RSS bound'],
   ['wasm.test.js', 'runs 10 suites itself, two at a time in child processes: both cores'],
 ])
 const HANG_GUARD_MS = 240_000 // per file; for a hang, not a speed check
