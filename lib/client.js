@@ -9,7 +9,8 @@
 // answer. JS keeps only the current header and Session and the `freshUntil` time the core gave.
 //
 // The driver (the native binding, lib/native.js, or the wasm build, lib/wasm/driver.js) is a
-// thin translator over the core's one driver (src/driver.rs). Time is an input: every call that
+// thin translator over the core's one driver (src/driver.rs); its contract is the type
+// `Driver` in lib/driver.d.ts, which both are checked against (__test__/driver-contract.test.js). Time is an input: every call that
 // depends on it takes `now` (this file passes `Date.now()`, so a test that mocks `Date` drives
 // the client's clock). It provides: `provider`, `plan(now)` → { action: 'serve' | 'refresh' |
 // 'exchange' | 'reject', until, error }, `exchange(now)` / `exchangeInBackground(now, done)` →

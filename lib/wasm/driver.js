@@ -278,10 +278,26 @@ class WasmDriver {
   }
 }
 
-/** The store run of a closed driver: over at once (the client checks `closed` first). */
+/** The store run of a closed driver: over at once, whatever it is told (the client checks `closed` first). */
 class EndedStoreRun {
+  static #ended = Object.freeze({ op: 'done', log: Object.freeze([]), end: 'replan' })
   first() {
-    return { op: 'done', log: [], end: 'replan' }
+    return EndedStoreRun.#ended
+  }
+  got() {
+    return EndedStoreRun.#ended
+  }
+  locked() {
+    return EndedStoreRun.#ended
+  }
+  done() {
+    return EndedStoreRun.#ended
+  }
+  exchanged() {
+    return EndedStoreRun.#ended
+  }
+  failed() {
+    return EndedStoreRun.#ended
   }
 }
 
@@ -323,4 +339,4 @@ function sleep(ms, closing, background) {
   })
 }
 
-module.exports = { wasmDriverFactory }
+module.exports = { wasmDriverFactory, WasmDriver }
