@@ -57,7 +57,7 @@ const track = (client) => {
 after(() => clients.forEach((c) => c.close()))
 
 /** Runs `builds.length` fleet processes that start together, one per entry ('native' or 'wasm'). */
-async function fleet(builds) {
+async function fleet(builds, env = {}) {
   const startAt = Date.now() + 2500
   const results = await Promise.all(
     builds.map((build) =>
@@ -69,6 +69,7 @@ async function fleet(builds) {
           START_AT: String(startAt),
           FIXTURE_MODE: 'cold',
           VENDOR_AUTH_FORCE_WASM: build === 'wasm' ? '1' : undefined,
+          ...env,
         },
         timeoutMs: 30_000,
       }),
@@ -142,3 +143,23 @@ it('a mixed fleet (4 native, 4 fallback processes): exactly 1 exchange', { skip 
   assert.equal(mock.count('pv.authenticate'), 1)
   assert.equal(new Set(reports.map((r) => r.tokens[0])).size, 1, 'all use the same token')
 })
+
+it(
+  'the refresh window on a mixed fleet (4 native, 4 fallback, ioredis): exactly 1 refresh, and all move to its token',
+  { skip },
+  async () => {
+    // As store.test.js's fleet: a 12 s token (window 6 s, usable ~10.8 s), authHeader() every 25 ms
+    // until ~9 s after the start, in real time (child processes do not see a virtual clock).
+    mock.script('pv.authenticate', [{ lifetimeSec: 12 }])
+    const runUntil = Date.now() + 2500 + 9000
+    const reports = await fleet(['native', 'wasm', 'native', 'wasm', 'native', 'wasm', 'native', 'wasm'], {
+      FIXTURE_MODE: 'window',
+      FIXTURE_STORE: 'ioredis',
+      RUN_UNTIL: String(runUntil),
+    })
+    assert.equal(mock.count('pv.authenticate'), 1)
+    assert.equal(mock.count('pv.refresh'), 1)
+    const finals = new Set(reports.map((r) => r.tokens[r.tokens.length - 1]))
+    assert.equal(finals.size, 1, 'every process ends on the one refreshed token')
+  },
+)
