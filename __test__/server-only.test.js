@@ -373,6 +373,32 @@ describe('the .node file loaded directly under browser globals', { concurrency: 
   test('control: require(.node) in plain Node loads', async () => {
     assertNativeLoaded(await probe({ target: 'native' }))
   })
+
+  test("a refusal the JS guard did not make reaches the entry as SERVER_ONLY, by the init's code (not its message)", async () => {
+    // The JS guard reads process.env, native init the real environment: an opt-in only the JS
+    // side sees lets the entry reach the loader, and native init refuses through binding.js,
+    // which keeps only messages. The code comes as data (a global the init leaves), read once.
+    const script = `
+      globalThis.window = {}
+      globalThis.document = {}
+      Object.defineProperty(process, 'env', { value: { ...process.env, ${OPT_IN}: '1' } })
+      try {
+        require(${JSON.stringify(ROOT)})
+        console.log(JSON.stringify({ loaded: true }))
+      } catch (e) {
+        console.log(JSON.stringify({ code: e.code, name: e.name, message: e.message, left: '__vendorAuthLoadRefused' in globalThis }))
+      }`
+    const out = await new Promise((resolve, reject) => {
+      const env = { ...process.env, VENDOR_AUTH_FORCE_WASM: '', [OPT_IN]: '' }
+      execFile(process.execPath, ['-e', script], { env, timeout: 30_000 }, (error, stdout, stderr) =>
+        error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(JSON.parse(stdout.trim().split('\n').pop())),
+      )
+    })
+    assert.equal(out.code, 'SERVER_ONLY', JSON.stringify(out))
+    assert.equal(out.name, 'VendorAuthError')
+    assert.match(out.message, /server-only/)
+    assert.equal(out.left, false, 'the global is read once and removed')
+  })
 })
 
 // ------------------------------------------------------------------ jsdom opt-in

@@ -8,6 +8,8 @@ const { prepareOptions, coreTypes } = require('./options')
 const { envSnapshot, declareEnvNames } = require('./outcome')
 
 const OUR_CODES = new Set(['INVALID_OPTIONS', 'INSECURE_URL', 'INTERNAL'])
+/** Where the native init leaves the code of a refused load (src/native/binding.rs). */
+const REFUSAL_GLOBAL = '__vendorAuthLoadRefused'
 
 /** The driver factory over a loaded binding (see `loadBinding`). */
 function nativeDriverFactory(binding) {
@@ -54,11 +56,17 @@ function loadBinding() {
   try {
     loaded = require('../binding.js')
   } catch (error) {
-    // A binary that loaded but refused a browser-like context at init: binding.js keeps only the
-    // messages of its load errors, so the refusal is found by its message.
-    for (let e = error; e; e = e.cause) {
-      if (typeof e.message === 'string' && e.message.startsWith('vendor-auth is server-only')) {
-        throw new VendorAuthError('SERVER_ONLY', e.message, { cause: error })
+    // A binary that loaded but refused a browser-like context at init leaves its code as data
+    // (binding.js keeps only the messages of its load errors): src/native/binding.rs `init`.
+    const refused = Object.hasOwn(globalThis, REFUSAL_GLOBAL) ? globalThis[REFUSAL_GLOBAL] : undefined
+    if (refused !== undefined) {
+      delete globalThis[REFUSAL_GLOBAL]
+      if (refused === 'SERVER_ONLY') {
+        throw new VendorAuthError(
+          'SERVER_ONLY',
+          'vendor-auth is server-only: it was loaded where browser globals (window/document) exist, and keys or tokens must never reach a browser. Call it from your server.',
+          { cause: error },
+        )
       }
     }
     const { platform, arch, abi, wanted, where } = platformTarget()

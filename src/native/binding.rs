@@ -408,6 +408,10 @@ pub fn init(mut _exports: Object, env: Env) -> napi::Result<()> {
     // Deno 1.x defines `window` on its (server) global scope.
     let browser_like = (has("window") || has("document")) && !has("Deno");
     if browser_like && !jsdom_opt_in(&env) {
+        // The refusal as data for the JS entry, which loads this file through the generated
+        // loader (binding.js keeps only the messages of the errors it met): its code.
+        let mut global = env.get_global()?;
+        global.set_named_property(REFUSAL_GLOBAL, ErrorCode::ServerOnly.as_str())?;
         // `module_exports` can only fail with a generic status, so the error (with its stable
         // code) is thrown directly; Node rethrows it from `require()`.
         env.throw_error(
@@ -417,6 +421,10 @@ pub fn init(mut _exports: Object, env: Env) -> napi::Result<()> {
     }
     Ok(())
 }
+
+/// Where a refused load leaves its code for `lib/native.js` (a global: the only channel that
+/// outlives a throwing `require`).
+const REFUSAL_GLOBAL: &str = "__vendorAuthLoadRefused";
 
 /// The jsdom opt-in (`VENDOR_AUTH_ALLOW_DOM_GLOBALS=1` in the real process environment) counts
 /// only in a genuine Node process, never in an Electron renderer.
