@@ -2,7 +2,8 @@
 // The shared token store on every build: the Node fallback (the WebAssembly build over
 // node:https) shares one entry with native processes, because the store key and the sealed format
 // are the core's. Real Redis (started here on a free loopback port), real processes, counts at
-// the mock vendor. The store protocol itself is store.test.js (native).
+// the mock vendor: mixed fleets here; the whole store suite runs on native (store.test.js) and
+// on the fallback (wasm.test.js re-runs it).
 // Run: node --test __test__/store-builds.test.js
 
 const { it, before, after, beforeEach } = require('node:test')
@@ -14,7 +15,8 @@ const { createClient, redisTokenStore } = require('..')
 const { defineClient } = require('../lib/client')
 const { nodeWasmDriverFactory } = require('../lib/wasm/node')
 const { startMock, optionsFor } = require('./helpers')
-const { runNode, lastJsonLine } = require('./helpers/util')
+const { runNode, lastJsonLine, waitFor } = require('./helpers/util')
+const { virtualClock } = require('./helpers/clock')
 const { startRedis } = require('./helpers/redis')
 
 const PV = 'puppetvendors'
@@ -161,5 +163,95 @@ it(
     assert.equal(mock.count('pv.refresh'), 1)
     const finals = new Set(reports.map((r) => r.tokens[r.tokens.length - 1]))
     assert.equal(finals.size, 1, 'every process ends on the one refreshed token')
+  },
+)
+
+it(
+  'a killed lock holder on the fallback: native and fallback waiters finish with exactly one more exchange',
+  { skip },
+  async () => {
+    // The holder (a fallback process) stalls at the mock and is SIGKILLed there. exchangeTimeoutMs
+    // 1500 -> lock TTL 1500 + 3 x 300 + 500 = 2900 ms; then one waiter takes over.
+    mock.script('pv.authenticate', [{ stall: true }])
+    const env = (build) => ({
+      MOCK_BASE_URL: mock.baseUrl,
+      MOCK_CA_CERT: mock.caCert,
+      REDIS_URL: redis.url,
+      FIXTURE_MODE: 'cold',
+      EXCHANGE_TIMEOUT_MS: '1500',
+      VENDOR_AUTH_FORCE_WASM: build === 'wasm' ? '1' : undefined,
+    })
+    const holder = runNode([FIXTURE], {
+      env: env('wasm'),
+      timeoutMs: 20_000,
+      onSpawn: (child) => {
+        waitFor(() => mock.count('pv.authenticate') === 1, { what: 'the stalled exchange', timeoutMs: 15_000 }).then(
+          () => child.kill('SIGKILL'),
+          () => child.kill('SIGKILL'),
+        )
+      },
+    })
+    await waitFor(() => mock.count('pv.authenticate') === 1, { what: 'the holder', timeoutMs: 15_000 })
+    assert.ok(
+      (await nodeRedis.keys('*')).some((k) => k.endsWith(':lock')),
+      'the holder holds the lock',
+    )
+    const waiters = Promise.all(
+      ['native', 'wasm', 'native'].map((b) => runNode([FIXTURE], { env: env(b), timeoutMs: 20_000 })),
+    )
+    assert.equal((await holder).signal, 'SIGKILL')
+    const results = await waiters
+    for (const r of results) assert.equal(r.code, 0, r.stderr)
+    assert.equal(
+      new Set(results.map((r) => lastJsonLine(r.stdout).tokens[0])).size,
+      1,
+      'the waiters share the new token',
+    )
+    assert.equal(mock.count('pv.authenticate'), 2, 'exactly one more exchange')
+  },
+)
+
+it(
+  'Redis stopped and restarted under a native and a fallback client: each gets its own token, then they share again',
+  { skip },
+  async (t) => {
+    const clock = virtualClock(t)
+    const own = await startRedis()
+    const connections = []
+    const connect = async () => {
+      const r = require('redis').createClient({ url: own.url, socket: { reconnectStrategy: () => 50 } })
+      r.on('error', () => {})
+      await r.connect()
+      connections.push(r)
+      return redisTokenStore(r)
+    }
+    try {
+      const native = track(createClient(optionsFor(mock, PV, { tokenStore: await connect(), storeTimeoutMs: 200 })))
+      const wasm = track(createWasmClient(optionsFor(mock, PV, { tokenStore: await connect(), storeTimeoutMs: 200 })))
+      const errors = []
+      for (const c of [native, wasm]) c.on('error', (e) => errors.push(e.code))
+      assert.deepEqual(await native.authHeader(), await wasm.authHeader())
+      assert.equal(mock.count('pv.authenticate'), 1)
+
+      await own.stop()
+      for (const c of [native, wasm]) c.invalidate()
+      const [hn, hw] = await Promise.all([native.authHeader(), wasm.authHeader()])
+      assert.notDeepEqual(hn, hw, 'each got its own token from the vendor')
+      assert.equal(mock.count('pv.authenticate'), 3)
+      assert.deepEqual(errors, ['STORE_UNAVAILABLE', 'STORE_UNAVAILABLE'])
+
+      await own.start()
+      await waitFor(() => connections.every((r) => r.isReady), { what: 'reconnected', timeoutMs: 10_000 })
+      clock.tick(2_100) // past the store's fault back-off (2 s)
+      wasm.invalidate()
+      const shared = await wasm.authHeader()
+      native.invalidate()
+      assert.deepEqual(await native.authHeader(), shared, 'the native client adopted what the fallback published')
+      assert.equal(mock.count('pv.authenticate'), 4)
+      assert.deepEqual(errors, ['STORE_UNAVAILABLE', 'STORE_UNAVAILABLE'], 'one report each per outage')
+    } finally {
+      await Promise.allSettled(connections.map((r) => r.quit()))
+      await own.stop()
+    }
   },
 )
