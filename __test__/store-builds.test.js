@@ -17,7 +17,7 @@ const { nodeWasmDriverFactory } = require('../lib/wasm/node')
 const { startMock, optionsFor } = require('./helpers')
 const { runNode, lastJsonLine, waitFor } = require('./helpers/util')
 const { virtualClock } = require('./helpers/clock')
-const { startRedis } = require('./helpers/redis')
+const { startRedis, ownRedis } = require('./helpers/redis')
 
 const PV = 'puppetvendors'
 const FIXTURE = path.join(__dirname, 'fixtures', 'store-client.js')
@@ -216,31 +216,28 @@ it(
   { skip },
   async (t) => {
     const clock = virtualClock(t)
-    const own = await startRedis()
-    const connections = []
-    const connect = async () => {
-      const r = require('redis').createClient({ url: own.url, socket: { reconnectStrategy: () => 50 } })
-      r.on('error', () => {})
-      await r.connect()
-      connections.push(r)
-      return redisTokenStore(r)
-    }
+    const own = await ownRedis()
+    const { connections } = own
     try {
-      const native = track(createClient(optionsFor(mock, PV, { tokenStore: await connect(), storeTimeoutMs: 200 })))
-      const wasm = track(createWasmClient(optionsFor(mock, PV, { tokenStore: await connect(), storeTimeoutMs: 200 })))
+      const native = track(
+        createClient(optionsFor(mock, PV, { tokenStore: await own.tokenStore(), storeTimeoutMs: 200 })),
+      )
+      const wasm = track(
+        createWasmClient(optionsFor(mock, PV, { tokenStore: await own.tokenStore(), storeTimeoutMs: 200 })),
+      )
       const errors = []
       for (const c of [native, wasm]) c.on('error', (e) => errors.push(e.code))
       assert.deepEqual(await native.authHeader(), await wasm.authHeader())
       assert.equal(mock.count('pv.authenticate'), 1)
 
-      await own.stop()
+      await own.server.stop()
       for (const c of [native, wasm]) c.invalidate()
       const [hn, hw] = await Promise.all([native.authHeader(), wasm.authHeader()])
       assert.notDeepEqual(hn, hw, 'each got its own token from the vendor')
       assert.equal(mock.count('pv.authenticate'), 3)
       assert.deepEqual(errors, ['STORE_UNAVAILABLE', 'STORE_UNAVAILABLE'])
 
-      await own.start()
+      await own.server.start()
       await waitFor(() => connections.every((r) => r.isReady), { what: 'reconnected', timeoutMs: 10_000 })
       clock.tick(2_100) // past the store's fault back-off (2 s)
       wasm.invalidate()
@@ -250,8 +247,7 @@ it(
       assert.equal(mock.count('pv.authenticate'), 4)
       assert.deepEqual(errors, ['STORE_UNAVAILABLE', 'STORE_UNAVAILABLE'], 'one report each per outage')
     } finally {
-      await Promise.allSettled(connections.map((r) => r.quit()))
-      await own.stop()
+      await own.close()
     }
   },
 )

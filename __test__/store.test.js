@@ -13,7 +13,7 @@ const { SECRETS, startMock, optionsFor } = require('./helpers')
 const { runNode, lastJsonLine, waitFor } = require('./helpers/util')
 const { virtualClock } = require('./helpers/clock')
 const { assertClean } = require('./helpers/faults')
-const { startRedis } = require('./helpers/redis')
+const { startRedis, ownRedis } = require('./helpers/redis')
 
 const PV = 'puppetvendors'
 const FIXTURE = path.join(__dirname, 'fixtures', 'store-client.js')
@@ -315,31 +315,24 @@ describe('degraded mode: a store fault never fails authHeader() while the vendor
 it('Redis stopped mid-run: clients keep working from the vendor, then share again after it restarts', async (t) => {
   const clock = virtualClock(t)
   // Own Redis server and connections for this test (the shared one stays up for the others).
-  const own = await startRedis()
-  const connections = []
-  const connect = async () => {
-    const r = require('redis').createClient({ url: own.url, socket: { reconnectStrategy: () => 50 } })
-    r.on('error', () => {})
-    await r.connect()
-    connections.push(r)
-    return redisTokenStore(r)
-  }
+  const own = await ownRedis()
+  const { connections } = own
   try {
-    const a = client(optionsFor(mock, PV, { tokenStore: await connect(), storeTimeoutMs: 200 }))
-    const b = client(optionsFor(mock, PV, { tokenStore: await connect(), storeTimeoutMs: 200 }))
+    const a = client(optionsFor(mock, PV, { tokenStore: await own.tokenStore(), storeTimeoutMs: 200 }))
+    const b = client(optionsFor(mock, PV, { tokenStore: await own.tokenStore(), storeTimeoutMs: 200 }))
     const errors = []
     for (const c of [a, b]) c.on('error', (e) => errors.push(e.code))
     assert.deepEqual(await a.authHeader(), await b.authHeader())
     assert.equal(mock.count('pv.authenticate'), 1)
 
-    await own.stop()
+    await own.server.stop()
     for (const c of [a, b]) c.invalidate()
     const [ha, hb] = await Promise.all([a.authHeader(), b.authHeader()])
     assert.notDeepEqual(ha, hb, 'each got its own token from the vendor')
     assert.equal(mock.count('pv.authenticate'), 3)
     assert.deepEqual(errors, ['STORE_UNAVAILABLE', 'STORE_UNAVAILABLE'])
 
-    await own.start()
+    await own.server.start()
     await waitFor(() => connections.every((r) => r.isReady), { what: 'reconnected', timeoutMs: 10_000 })
     // During the fault back-off (2 s) the store is not asked: a's new token is its own.
     clock.tick(1_900)
@@ -357,8 +350,7 @@ it('Redis stopped mid-run: clients keep working from the vendor, then share agai
     assert.equal(mock.count('pv.authenticate'), 5)
     assert.deepEqual(errors, ['STORE_UNAVAILABLE', 'STORE_UNAVAILABLE'])
   } finally {
-    await Promise.allSettled(connections.map((r) => r.quit()))
-    await own.stop()
+    await own.close()
   }
 })
 

@@ -48,4 +48,29 @@ async function startRedis({ port } = {}) {
   return { port, url: `redis://127.0.0.1:${port}`, start, stop }
 }
 
-module.exports = { startRedis, haveRedis }
+/**
+ * A Redis of the test's own (for stopping and restarting it without touching the shared one),
+ * and tokenStores over node-redis connections to it that reconnect fast. `close()` quits them
+ * and stops the server.
+ */
+async function ownRedis() {
+  const server = await startRedis()
+  const connections = []
+  return {
+    server,
+    connections,
+    async tokenStore() {
+      const r = require('redis').createClient({ url: server.url, socket: { reconnectStrategy: () => 50 } })
+      r.on('error', () => {})
+      await r.connect()
+      connections.push(r)
+      return require('../..').redisTokenStore(r)
+    },
+    async close() {
+      await Promise.allSettled(connections.map((r) => r.quit()))
+      await server.stop()
+    },
+  }
+}
+
+module.exports = { startRedis, ownRedis, haveRedis }
