@@ -34,7 +34,7 @@ fi
 smoke=__test__/smoke.test.js
 [ -f "$smoke" ] || { echo "node-versions: $smoke is missing" >&2; exit 1; }
 
-node scripts/ensure-built.js --wasm || { echo "node-versions: the addon or wasm/ could not be built" >&2; exit 1; }
+{ node scripts/ensure-built.js && node scripts/ensure-wasm.js; } || { echo "node-versions: the addon or wasm/ could not be built" >&2; exit 1; }
 
 fetch_node() { # $1: version spec; prints the node binary's path
   local spec=$1 dir=$cache/$1 tmp tgz

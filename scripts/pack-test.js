@@ -1,7 +1,7 @@
 'use strict'
 // `npm run test:pack`: install vendor-auth the way users do and check it works there.
 //
-// Builds nothing itself (`npm run test:pack` first runs scripts/ensure-built.js --wasm): it needs
+// Builds nothing itself (`npm run test:pack` first runs scripts/ensure-built.js and ensure-wasm.js): it needs
 // the release addon from `npm run build` (vendor-auth.linux-x64-gnu.node in the repository root),
 // wasm/ from `npm run build:wasm`, and a Linux x64 glibc host. Steps:
 //   1. copy the addon into npm/linux-x64-gnu (as `napi artifacts` does before publishing);

@@ -57,7 +57,8 @@ const files =
 
 if (!jsOnly) {
   const sh = (cmd, argv) => execFileSync(cmd, argv, { cwd: root, stdio: 'inherit' })
-  sh(process.execPath, [path.join(__dirname, 'ensure-built.js'), '--wasm'])
+  sh(process.execPath, [path.join(__dirname, 'ensure-built.js')])
+  sh(process.execPath, [path.join(__dirname, 'ensure-wasm.js')])
   sh('cargo', ['test', '--quiet'])
 }
 

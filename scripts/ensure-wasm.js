@@ -1,0 +1,21 @@
+'use strict'
+// Build the WebAssembly build (wasm/: the edge entries and the Node fallback) when it is missing
+// or older than the Rust sources or its build script. Run by what uses it (`npm test`,
+// `npm run bench`, `npm run test:pack`, after scripts/ensure-built.js), never by the demo: it
+// needs wasm-bindgen-cli (installed on first use: about 4 minutes), and it says so when it builds.
+
+const { execFileSync } = require('node:child_process')
+const fs = require('node:fs')
+const path = require('node:path')
+const { sourcesChanged } = require('./ensure-built')
+
+const root = path.join(__dirname, '..')
+const wasm = path.join(root, 'wasm', 'vendor_auth_bg.wasm')
+const wasmSources = Math.max(sourcesChanged(), fs.statSync(path.join(__dirname, 'build-wasm.js')).mtimeMs)
+if (!fs.existsSync(wasm) || fs.statSync(wasm).mtimeMs < wasmSources) {
+  console.error(
+    `vendor-auth: ${fs.existsSync(wasm) ? 'sources changed, rebuilding' : 'building'} the WebAssembly build ` +
+      '(wasm/), which the tests, the benchmarks and the package use (the demo does not)…',
+  )
+  execFileSync(process.execPath, [path.join(__dirname, 'build-wasm.js')], { cwd: root, stdio: 'inherit' })
+}
