@@ -7,7 +7,9 @@
 //! encoded; only then are the invisible characters dropped from what is returned. Normalising
 //! first and redacting second means no later step can re-form a secret.
 
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::{
+    GeneralPurpose, STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD,
+};
 use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -17,6 +19,13 @@ const PREVIEW_CHARS: usize = 6;
 const MAX_CHARS: usize = 300;
 /// Very short values would redact ordinary words; credentials are never that short.
 const MIN_SECRET_CHARS: usize = 4;
+/// The shortest base64 run redacted. Letters are compared without case, so a short run is
+/// easily an ordinary word: the 4-character secret `8^rA` one byte into the data encodes as
+/// `…heck…`, and would cut "check" apart. Six characters carry 36 bits of the secret, more than
+/// the 32 of the shortest raw secret (4 ASCII characters), and every secret of 5 bytes or more
+/// gives at least six at every offset. (A 4-byte secret gives 4 or 5 at any offset: only its
+/// raw form and its whole encoding, 6 or 8 characters, are redacted.)
+const MIN_BASE64_CHARS: usize = 6;
 const REDACTED: &str = "[redacted]";
 
 /// A short, non-secret preview of a token for logs and `inspect`: `eyJhbG…` (never the whole).
@@ -37,11 +46,11 @@ pub(crate) fn printable(text: &str) -> String {
         .collect()
 }
 
-/// Remove from a vendor-supplied text every occurrence of the given secrets (also base64- and
-/// percent-encoded, with invisible characters inserted, in any letter case) and anything shaped
-/// like a JWT, before it goes into an error (vendors sometimes echo what they rejected). The
-/// result has no control or format characters and is capped in length; the cap comes last, so
-/// that a cut can never leave most of a secret behind.
+/// Remove from a vendor-supplied text every occurrence of the given secrets (also percent-encoded,
+/// or base64-encoded at any offset inside longer data, with invisible characters inserted, in
+/// any letter case) and anything shaped like a JWT, before it goes into an error (vendors
+/// sometimes echo what they rejected). The result has no control or format characters and is
+/// capped in length; the cap comes last, so that a cut can never leave most of a secret behind.
 pub fn scrub(text: &str, secrets: &[&SecretString]) -> String {
     let needles = needles(secrets);
     let original: Vec<char> = text.chars().collect();
@@ -106,27 +115,51 @@ pub(crate) fn is_invisible(c: char) -> bool {
 }
 
 /// Every form of every secret to look for, normalised like the views: the value itself, and its
-/// base64 (standard and URL-safe, with and without padding). Percent-encoded forms need no
+/// base64 (standard and URL-safe): whole (with and without padding), and the run of characters
+/// that stand for the secret alone at each of the three offsets it may have inside longer
+/// encoded data (`base64(accessKey:secretKey)`, a JSON body). Percent-encoded forms need no
 /// needle of their own: the decoded view finds them.
 fn needles(secrets: &[&SecretString]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
+    let mut add = |form: &str, min_chars: usize| {
+        let needle = fold(form);
+        if needle.chars().count() >= min_chars && !out.contains(&needle) {
+            out.push(needle);
+        }
+    };
     for secret in secrets {
         let raw = secret.expose_secret();
-        let forms = [
-            raw.to_owned(),
-            STANDARD.encode(raw),
-            STANDARD_NO_PAD.encode(raw),
-            URL_SAFE.encode(raw),
-            URL_SAFE_NO_PAD.encode(raw),
-        ];
-        for form in forms {
-            let needle = fold(&form);
-            if needle.chars().count() >= MIN_SECRET_CHARS && !out.contains(&needle) {
-                out.push(needle);
+        add(raw, MIN_SECRET_CHARS);
+        for engine in [&STANDARD, &URL_SAFE] {
+            add(&engine.encode(raw), MIN_BASE64_CHARS);
+        }
+        for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+            add(&engine.encode(raw), MIN_BASE64_CHARS);
+            for offset in 0..3 {
+                add(
+                    &base64_run(engine, raw.as_bytes(), offset),
+                    MIN_BASE64_CHARS,
+                );
             }
         }
     }
     out
+}
+
+/// The base64 characters that stand for `secret` alone when it starts `offset` (0, 1 or 2)
+/// bytes past a multiple of three in the encoded data. Each character holds 6 bits; the ones
+/// that also hold bits of the bytes before or after it (at most one each side) are left out, so
+/// the run is the same whatever surrounds the secret. A secret of `n` bytes gives about
+/// `4n/3 - 2` characters.
+fn base64_run(engine: &GeneralPurpose, secret: &[u8], offset: usize) -> String {
+    let mut data = vec![0; offset];
+    data.extend_from_slice(secret);
+    let encoded = engine.encode(&data);
+    // The first character that starts inside the secret, and the end of the last one that
+    // ends inside it.
+    let first = (8 * offset).div_ceil(6);
+    let end = 8 * data.len() / 6;
+    encoded.get(first..end).unwrap_or_default().to_owned()
 }
 
 /// Visible characters only, lower-cased: how both needles and views are compared.
@@ -377,6 +410,150 @@ mod tests {
     fn overlapping_echoes_leave_no_tail() {
         let k = key("abcab");
         assert_eq!(scrub("abcabcab", &[&k]), "[redacted]");
+    }
+
+    #[test]
+    fn a_credential_pair_in_base64_is_redacted_at_every_length_of_the_first() {
+        // Regression: `base64(accessKey:secretKey)` puts the secret at an offset of
+        // `accessKey.len() + 1`; only whole-secret encodings were looked for, so at two offsets
+        // in three the secret's base64 stayed readable (and the access key's, unless its length
+        // was a multiple of three).
+        let secret = key("vendy-sk-LEAKCHECK-2d8e4b6a0c");
+        let full = "vendy-ak-LEAKCHECK-7f3a9c1e5b";
+        // Access keys of 27, 28 and 29 characters: the secret at offsets 28, 29 and 30.
+        for length in [27, 28, 29] {
+            let access = &full[..length];
+            let access_key = key(access);
+            let pair = format!("{access}:{}", secret.expose_secret());
+            for encoded in [STANDARD.encode(&pair), URL_SAFE_NO_PAD.encode(&pair)] {
+                let out = scrub(
+                    &format!("bad credentials {encoded}."),
+                    &[&access_key, &secret],
+                );
+                // At most the characters that mix the two keys' bits (around the ':') and the
+                // last partial character are left, never a run of either key's base64.
+                let kept: String = out
+                    .trim_start_matches("bad credentials ")
+                    .trim_end_matches('.')
+                    .replace("[redacted]", " ");
+                assert!(
+                    kept.split(' ').all(|piece| piece.chars().count() <= 4),
+                    "{length}: {out}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_json_body_in_base64_is_redacted_at_every_offset_of_its_key() {
+        // PuppetVendors' body `{"apiKey":"…"}`, echoed in base64 behind 0, 1 and 2 more bytes.
+        let api_key = key("vk_test_LEAKCHECK_c4e6a8b0d2");
+        for lead in ["", "x", "xy"] {
+            let body = format!("{lead}{{\"apiKey\":\"{}\"}}", api_key.expose_secret());
+            let encoded = STANDARD.encode(&body);
+            let out = scrub(&format!("got {encoded}"), &[&api_key]);
+            assert!(out.contains("[redacted]"), "{out}");
+            for shift in 0..3 {
+                for core in cores_of(api_key.expose_secret(), shift) {
+                    assert!(!out.contains(&core[..8]), "{lead:?}: {out}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn short_base64_runs_are_not_redacted() {
+        // A 4-character secret leaves 4 or 5 characters of base64 at an offset; case-folded,
+        // they can be an ordinary word: "8^rA" one byte in encodes as "…heck…". Runs under
+        // MIN_BASE64_CHARS are left alone (its raw form is still redacted).
+        let k = key("8^rA");
+        assert_eq!(STANDARD.encode("x8^rA"), "eDheckE=");
+        let text = "please check the request; 8^rA";
+        assert_eq!(scrub(text, &[&k]), "please check the request; [redacted]");
+        // Five characters are enough at every offset.
+        let k = key("8^rAb");
+        for lead in ["", "x", "xy"] {
+            let echo = STANDARD.encode(format!("{lead}8^rAb"));
+            let out = scrub(&format!("<{echo}>"), &[&k]);
+            assert!(out.contains("[redacted]"), "{lead:?}: {out}");
+        }
+    }
+
+    /// The base64 runs (standard and URL-safe) of `secret` starting `shift` bytes past a
+    /// multiple of three, without the characters that hold bits of what surrounds it; computed
+    /// here from a whole encoding, as a check on `needles`.
+    fn cores_of(secret: &str, shift: usize) -> Vec<String> {
+        let mut data = vec![0xffu8; shift];
+        data.extend_from_slice(secret.as_bytes());
+        let first = (8 * shift).div_ceil(6);
+        let end = 8 * data.len() / 6;
+        [STANDARD_NO_PAD.encode(&data), URL_SAFE_NO_PAD.encode(&data)]
+            .into_iter()
+            .map(|e| e[first..end].to_owned())
+            .collect()
+    }
+
+    /// Which characters of `encoded` (the encoding of `prefix + secret + suffix`) hold bits of
+    /// the secret alone: those that do not change when every bit around the secret is flipped,
+    /// among the characters made of data bits only (not the last, partly zero-filled one).
+    fn secret_only(
+        engine: &base64::engine::GeneralPurpose,
+        prefix: &[u8],
+        secret: &[u8],
+        suffix: &[u8],
+    ) -> (String, std::ops::Range<usize>) {
+        let flip = |b: &[u8]| b.iter().map(|x| !x).collect::<Vec<u8>>();
+        let one = engine.encode([prefix, secret, suffix].concat());
+        let two = engine.encode([&flip(prefix)[..], secret, &flip(suffix)].concat());
+        let data_chars = 8 * (prefix.len() + secret.len() + suffix.len()) / 6;
+        let same: Vec<usize> = (0..data_chars)
+            .filter(|&i| one.as_bytes()[i] == two.as_bytes()[i])
+            .collect();
+        let range = match (same.first(), same.last()) {
+            (Some(&a), Some(&b)) => a..b + 1,
+            _ => 0..0,
+        };
+        assert_eq!(same.len(), range.len(), "one run");
+        (one, range)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+
+        /// A secret of 5 characters or more, encoded in base64 (either alphabet, padded or not)
+        /// behind any bytes and before any bytes: every character that depends on the secret
+        /// alone is redacted, and nothing that holds bits of the bytes around it.
+        #[test]
+        fn base64_of_a_secret_is_redacted_at_any_offset(
+            secret in "[ -~\u{e9}\u{20ac}\u{1F600}]{5,32}",
+            prefix in proptest::collection::vec(proptest::num::u8::ANY, 0..13),
+            suffix in proptest::collection::vec(proptest::num::u8::ANY, 0..13),
+            engine in 0usize..4,
+        ) {
+            let engine = [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD][engine];
+            let (encoded, only) = secret_only(engine, &prefix, secret.as_bytes(), &suffix);
+            proptest::prop_assert!(only.len() >= MIN_BASE64_CHARS);
+            let out = scrub(&format!("before {encoded} after"), &[&key(&secret)]);
+            let middle = out
+                .strip_prefix("before ")
+                .and_then(|rest| rest.strip_suffix(" after"));
+            proptest::prop_assert!(middle.is_some(), "{out}");
+            let (head, tail) = middle.unwrap().split_once(REDACTED).unwrap_or(("", ""));
+            // Kept before: exactly what holds bits of the prefix.
+            proptest::prop_assert!(
+                encoded.starts_with(head) && head.len() == only.start,
+                "kept {head:?} before the secret ({only:?}) in {encoded}: {out}"
+            );
+            // Kept after: what holds bits of the suffix, but for at most the one character
+            // that mixes them with the secret's last bits (a whole encoding of the secret
+            // matches it when those bits of the suffix are zero); when the secret ends the data,
+            // that character and the padding may go too.
+            let cut = encoded.len() - tail.len();
+            proptest::prop_assert!(
+                encoded.ends_with(tail) && cut >= only.end && (cut - only.end <= 1 || suffix.is_empty()),
+                "kept {tail:?} after the secret ({only:?}) in {encoded}: {out}"
+            );
+        }
     }
 
     #[test]
