@@ -38,6 +38,11 @@ export declare class NativeClient {
    */
   resolve(env: object): WireError | null
   /**
+   * Whether `client.fetch()` may send the token to `url`: the refusal (`INSECURE_URL`, naming
+   * `allowedOrigins`), or nothing.
+   */
+  checkOrigin(url: string): WireError | null
+  /**
    * What to do at `now`, for a caller off the hot path (no I/O; a short lock that no exchange
    * holds while it waits on the network). A pending client always needs an exchange.
    */

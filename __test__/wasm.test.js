@@ -25,6 +25,7 @@ const SUITES = [
   'client.test.js',
   'events.test.js',
   'faults.test.js',
+  'fetch-origins.test.js',
   'hostile.test.js',
   'lifecycle.test.js',
   'node-conventions.test.js',

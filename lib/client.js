@@ -164,12 +164,18 @@ function defineClient(createDriver) {
     }
 
     /**
-     * The global `fetch` with this client's auth header merged into the request's headers. On a
-     * 401 it invalidates that token and retries once with a new one, unless the body cannot be
-     * sent twice (a stream): then the 401 response is returned as it is.
+     * The global `fetch` with this client's auth header merged into the request's headers, for
+     * the origins the client trusts (the vendor's API, baseUrl's, `allowedOrigins`; any other is
+     * INSECURE_URL before a request). A redirect to another origin is followed without the
+     * header. On a 401 to a request that carried the token, it invalidates that token and retries
+     * once with a new one, unless the body cannot be sent twice (a stream): then the 401 response
+     * is returned as it is.
      */
     fetch(input, init) {
-      return authFetch(this, input, init)
+      return authFetch(this, input, init, (url) => {
+        const refusal = this.#driver.checkOrigin(url)
+        if (refusal) throw fromCore(refusal)
+      })
     }
 
     /** Stop: in-flight and later calls reject with code CLOSED. */

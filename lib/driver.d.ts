@@ -13,6 +13,8 @@ export interface Driver {
   readonly pending: boolean
   /** Look for missing credentials again in `env`: the error that still stands, or none. */
   resolve(env: object): WireError | null | undefined
+  /** Whether `client.fetch()` may send the token to `url`: the refusal (INSECURE_URL), or none. */
+  checkOrigin(url: string): WireError | null | undefined
   /** What to do at `now`, off the hot path. */
   plan(now: number): WirePlan
   /** The session the core holds from the start (a permanent credential), or none. */

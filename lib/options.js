@@ -89,6 +89,10 @@ function prepare(options, types) {
       continue
     }
     const expected = types.get(key)
+    if (expected === 'string[]') {
+      core[key] = stringArray(key, value)
+      continue
+    }
     if (typeof value !== expected) {
       // The value itself is not shown: it may be a credential.
       throw invalid(`option '${key}' must be a ${expected}, not ${describe(value)}`)
@@ -103,6 +107,20 @@ function prepare(options, types) {
     tokenStore: jsOnly.tokenStore,
     storeTimeoutMs: jsOnly.storeTimeoutMs,
   }
+}
+
+/** A copy of an array of strings, each element read once (own indices only). */
+function stringArray(key, value) {
+  if (!Array.isArray(value)) throw invalid(`option '${key}' must be an array of strings, not ${describe(value)}`)
+  const copy = []
+  const length = value.length
+  for (let i = 0; i < length; i++) {
+    const item = Object.hasOwn(value, i) ? value[i] : undefined
+    if (typeof item !== 'string')
+      throw invalid(`option '${key}' must be an array of strings; [${i}] is ${describe(item)}`)
+    copy.push(item)
+  }
+  return copy
 }
 
 function describe(value) {

@@ -273,6 +273,15 @@ impl Driver {
         }
     }
 
+    /// Whether `client.fetch()` may send the token to `url` (see [`crate::TrustedOrigins`]). A
+    /// pending driver has no token yet: its first exchange will say what is missing.
+    pub fn check_origin(&self, url: &str) -> Result<(), Error> {
+        match &self.state {
+            State::Ready(ready) => ready.options.trusted.check(url),
+            State::Pending { .. } => Ok(()),
+        }
+    }
+
     /// The last token invalidated (never adopted again from the shared store).
     pub(crate) fn dropped_token(&self) -> Option<&str> {
         self.dropped.as_ref().map(ExposeSecret::expose_secret)

@@ -22,6 +22,7 @@ mod expiry;
 mod http;
 mod lifecycle;
 mod options;
+mod origins;
 mod pem;
 pub mod provider;
 mod redact;
@@ -55,6 +56,7 @@ pub use options::{
     option_schema, FieldEntry, OptionEntry, OptionInput, OptionSchema, Options, ProviderEntry,
     RawOptions,
 };
+pub use origins::TrustedOrigins;
 pub use provider::Provider;
 pub use redact::{scrub, token_preview};
 pub use retry::{parse_retry_after_ms, RetryPolicy};

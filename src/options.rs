@@ -9,10 +9,12 @@
 //! never costs a request.
 
 use crate::answer::json_type;
+use crate::origins::TrustedOrigins;
 use crate::provider::{self, Config, Provider, Spec};
 use crate::schema::{
-    Environment, Kind, OptionSpec, OptionValue, Values, BASE_URL, CA_CERT, COMMON, ENVIRONMENT,
-    EXCHANGE_TIMEOUT_MS, MAX_RETRIES, MAX_RETRY_DELAY_MS, PROVIDER, REFRESH_WINDOW_MS, TIMEOUT_MS,
+    Environment, Kind, OptionSpec, OptionValue, Values, ALLOWED_ORIGINS, BASE_URL, CA_CERT, COMMON,
+    ENVIRONMENT, EXCHANGE_TIMEOUT_MS, MAX_RETRIES, MAX_RETRY_DELAY_MS, PROVIDER, REFRESH_WINDOW_MS,
+    TIMEOUT_MS,
 };
 use crate::session::FieldKind;
 use crate::{Error, ErrorCode, Lifecycle, RetryPolicy};
@@ -26,6 +28,8 @@ use url::Url;
 pub enum OptionInput {
     Text(String),
     Number(f64),
+    /// An array of strings.
+    List(Vec<String>),
 }
 
 impl From<&str> for OptionInput {
@@ -84,10 +88,12 @@ impl RawOptions {
                 OptionValue::Secret(SecretString::from(text))
             }
             (Kind::Text | Kind::Choice(_), OptionInput::Text(text)) => OptionValue::Text(text),
+            (Kind::Origins, OptionInput::List(items)) => OptionValue::List(items),
             (_, given) => {
                 let got = match given {
                     OptionInput::Text(_) => "a string",
                     OptionInput::Number(_) => "a number",
+                    OptionInput::List(_) => "an array",
                 };
                 return Err(wrong_type(option, got));
             }
@@ -143,6 +149,16 @@ impl RawOptions {
                 serde_json::Value::Null => continue,
                 serde_json::Value::String(text) => OptionInput::Text(text.clone()),
                 serde_json::Value::Number(n) => OptionInput::Number(n.as_f64().unwrap_or(f64::NAN)),
+                serde_json::Value::Array(items)
+                    if items.iter().all(serde_json::Value::is_string) =>
+                {
+                    OptionInput::List(
+                        items
+                            .iter()
+                            .filter_map(|v| v.as_str().map(str::to_owned))
+                            .collect(),
+                    )
+                }
                 other => {
                     let option = declared(name).ok_or_else(|| {
                         Error::invalid_options(format!("unknown option '{name}'"))
@@ -190,6 +206,8 @@ pub struct Options {
     pub retry: RetryPolicy,
     pub ca_cert: Option<String>,
     pub refresh_window_ms: u64,
+    /// Where `client.fetch()` may send the token.
+    pub trusted: TrustedOrigins,
 }
 
 impl Options {
@@ -233,6 +251,11 @@ impl Options {
             Some(url) => parse_base_url(url)?,
             None => parse_base_url(spec.base_url(environment))?,
         };
+        let trusted = TrustedOrigins::new(
+            &parse_base_url(spec.base_url(environment))?,
+            &base_url,
+            values.list(&ALLOWED_ORIGINS).unwrap_or_default(),
+        )?;
         let ca_cert = values.text(&CA_CERT).map(str::to_owned);
         if let Some(pem) = &ca_cert {
             crate::pem::check_ca_cert(pem)?;
@@ -253,6 +276,7 @@ impl Options {
             ),
             ca_cert,
             refresh_window_ms: integer(&REFRESH_WINDOW_MS, values),
+            trusted,
         })
     }
 }
@@ -298,7 +322,8 @@ fn check(option: &OptionSpec, values: &Values) -> Result<(), Error> {
             }
             _ => Ok(()),
         },
-        Kind::Text => Ok(()),
+        // Checked where they are used (`TrustedOrigins::new`).
+        Kind::Text | Kind::Origins => Ok(()),
     }
 }
 
@@ -307,7 +332,7 @@ fn integer(option: &OptionSpec, values: &Values) -> u64 {
     match (option.kind, values.number(option)) {
         (Kind::Integer { .. }, Some(v)) => v as u64,
         (Kind::Integer { default, .. }, None) => default,
-        (Kind::Text | Kind::Choice(_), _) => 0,
+        (Kind::Text | Kind::Choice(_) | Kind::Origins, _) => 0,
     }
 }
 
@@ -351,9 +376,9 @@ fn secrets_in_env(env: &dyn Fn(&str) -> Option<String>) -> Vec<SecretString> {
 #[serde(rename_all = "camelCase")]
 pub struct OptionEntry {
     pub name: &'static str,
-    /// `"text"`, `"integer"` or `"choice"`.
+    /// `"text"`, `"integer"`, `"choice"` or `"origins"`.
     pub kind: &'static str,
-    /// The JS type: `"string"` or `"number"`.
+    /// The JS type: `"string"`, `"number"` or `"string[]"`.
     pub js_type: &'static str,
     /// The allowed values of a choice (for `provider`: the registered ids).
     pub values: Vec<&'static str>,
@@ -415,6 +440,7 @@ pub fn option_schema() -> OptionSchema {
                 Kind::Text => ("text", Vec::new(), None, None),
                 Kind::Integer { min, max, .. } => ("integer", Vec::new(), Some(min), Some(max)),
                 Kind::Choice(values) => ("choice", values.to_vec(), None, None),
+                Kind::Origins => ("origins", Vec::new(), None, None),
             };
             OptionEntry {
                 name: o.name,

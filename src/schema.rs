@@ -21,6 +21,8 @@ pub enum Kind {
     Integer { min: u64, max: u64, default: u64 },
     /// One of these strings; the first is the default.
     Choice(&'static [&'static str]),
+    /// An array of origins (`https://host[:port]`), checked by [`crate::origins`].
+    Origins,
 }
 
 /// One option, declared once.
@@ -85,6 +87,11 @@ impl OptionSpec {
         Self::new(name, Kind::Choice(values), doc)
     }
 
+    /// An array of origins.
+    pub const fn origins(name: &'static str, doc: &'static str) -> Self {
+        Self::new(name, Kind::Origins, doc)
+    }
+
     /// Falls back to the environment variable `var` when not given.
     pub const fn env(self, var: &'static str) -> Self {
         Self {
@@ -101,11 +108,12 @@ impl OptionSpec {
         }
     }
 
-    /// The JS type of the value: `"string"` or `"number"`.
+    /// The JS type of the value: `"string"`, `"number"` or `"string[]"`.
     pub const fn js_type(&self) -> &'static str {
         match self.kind {
             Kind::Integer { .. } => "number",
             Kind::Text | Kind::Choice(_) => "string",
+            Kind::Origins => "string[]",
         }
     }
 
@@ -113,14 +121,14 @@ impl OptionSpec {
     pub const fn default_integer(&self) -> u64 {
         match self.kind {
             Kind::Integer { default, .. } => default,
-            Kind::Text | Kind::Choice(_) => 0,
+            Kind::Text | Kind::Choice(_) | Kind::Origins => 0,
         }
     }
 
     /// The default as documented, if there is one.
     pub fn default_text(&self) -> Option<String> {
         match self.kind {
-            Kind::Text => None,
+            Kind::Text | Kind::Origins => None,
             Kind::Integer { default, .. } => Some(default.to_string()),
             Kind::Choice(values) => values.first().map(|v| (*v).to_owned()),
         }
@@ -191,6 +199,11 @@ pub const REFRESH_WINDOW_MS: OptionSpec = OptionSpec::integer(
     "How long before expiry a background refresh starts (at most half the token's lifetime).",
 )
 .client_only();
+pub const ALLOWED_ORIGINS: OptionSpec = OptionSpec::origins(
+    "allowedOrigins",
+    "Origins besides the vendor's API (and baseUrl's) that client.fetch() may send the token to, e.g. ['https://files.vendy.money']; https: only (http: for loopback).",
+)
+.client_only();
 
 /// The options every vendor takes. A vendor's own options are in its `Spec`.
 pub const COMMON: &[OptionSpec] = &[
@@ -203,6 +216,7 @@ pub const COMMON: &[OptionSpec] = &[
     MAX_RETRIES,
     MAX_RETRY_DELAY_MS,
     REFRESH_WINDOW_MS,
+    ALLOWED_ORIGINS,
 ];
 
 // ------------------------------------------------------------------ values
@@ -214,6 +228,8 @@ pub enum OptionValue {
     /// The value of a `secret` option.
     Secret(SecretString),
     Number(f64),
+    /// The strings of an array option.
+    List(Vec<String>),
 }
 
 impl fmt::Debug for OptionValue {
@@ -222,6 +238,7 @@ impl fmt::Debug for OptionValue {
             Self::Text(text) => write!(f, "{text:?}"),
             Self::Secret(_) => f.write_str("[redacted]"),
             Self::Number(n) => write!(f, "{n}"),
+            Self::List(items) => write!(f, "{items:?}"),
         }
     }
 }
@@ -273,6 +290,14 @@ impl Values {
     pub fn number(&self, spec: &OptionSpec) -> Option<f64> {
         match self.0.get(spec.name) {
             Some(OptionValue::Number(n)) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The strings given for `spec` (an array option).
+    pub fn list(&self, spec: &OptionSpec) -> Option<&[String]> {
+        match self.0.get(spec.name) {
+            Some(OptionValue::List(items)) => Some(items),
             _ => None,
         }
     }

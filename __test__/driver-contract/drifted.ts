@@ -5,6 +5,7 @@ declare const drifted: {
   provider: string
   pending: boolean
   resolve(env: object): null
+  checkOrigin(url: string): null
   current(): null
   adopt(seed: object, now: number): never
   exchange(now: number, extra: string): Promise<never>

@@ -137,6 +137,13 @@ class WasmDriver {
     return undefined
   }
 
+  /** Whether `client.fetch()` may send the token to `url`: the refusal, or undefined. */
+  checkOrigin(url) {
+    if (this.#client === null) return undefined
+    const error = this.#client.checkOrigin(url)
+    return error === undefined ? undefined : JSON.parse(error)
+  }
+
   /** What to do at `now` (ms since the epoch). */
   plan(now) {
     if (this.#client === null) return CLOSED_PLAN

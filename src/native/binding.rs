@@ -7,8 +7,8 @@
 use super::client::{Client, LogSink};
 use crate::wire::{self, ms, WireError, WireField, WireOutcome, WirePlan, WireSeed, WireStoreStep};
 use crate::{
-    Driver, Error, ErrorCode, Mode, OptionInput, OptionSpec, Plan, RawOptions, StoreFault,
-    StoreNext, StoreRun, NONCE_LEN,
+    schema::Kind, Driver, Error, ErrorCode, Mode, OptionInput, OptionSpec, Plan, RawOptions,
+    StoreFault, StoreNext, StoreRun, NONCE_LEN,
 };
 use napi::bindgen_prelude::{Env, Function, JsObjectValue, Object, Uint8Array, Unknown};
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
@@ -37,6 +37,16 @@ fn read_option(options: &Object, option: &OptionSpec) -> Result<Option<OptionInp
         }
         ValueType::Number => {
             OptionInput::Number(unsafe { value.cast::<f64>() }.map_err(unreadable)?)
+        }
+        // An array option (lib/options.js copied it into a fresh array of strings); a conversion
+        // failure (not an array, an element not a string) is a wrong type.
+        ValueType::Object if option.kind == Kind::Origins => {
+            OptionInput::List(unsafe { value.cast::<Vec<String>>() }.map_err(|_| {
+                Error::invalid_options(format!(
+                    "option '{}' must be an array of strings",
+                    option.name
+                ))
+            })?)
         }
         other => {
             let got = match other {
@@ -150,6 +160,15 @@ impl NativeClient {
         let lookup = |name: &str| env.get::<String>(name).ok().flatten();
         guard("resolve", || Ok(self.client.resolve(&lookup)))
             .unwrap_or_else(Some)
+            .map(Into::into)
+    }
+
+    /// Whether `client.fetch()` may send the token to `url`: the refusal (`INSECURE_URL`, naming
+    /// `allowedOrigins`), or nothing.
+    #[napi(js_name = "checkOrigin")]
+    pub fn check_origin(&self, url: String) -> Option<WireError> {
+        guard("checkOrigin", || self.client.driver().check_origin(&url))
+            .err()
             .map(Into::into)
     }
 

@@ -103,7 +103,7 @@ impl Config<'_> {
     pub fn choice(&self, option: &OptionSpec) -> &'static str {
         let values = match option.kind {
             Kind::Choice(values) => values,
-            Kind::Text | Kind::Integer { .. } => &[],
+            Kind::Text | Kind::Integer { .. } | Kind::Origins => &[],
         };
         let given = self.values.text(option);
         values

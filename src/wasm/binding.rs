@@ -200,6 +200,14 @@ impl WasmClient {
         Some(json(&WireError::from(error)))
     }
 
+    /// Whether `client.fetch()` may send the token to `url`: the refusal as JSON (`INSECURE_URL`,
+    /// naming `allowedOrigins`), or nothing.
+    #[wasm_bindgen(js_name = checkOrigin)]
+    pub fn check_origin(&self, url: &str) -> Option<String> {
+        let error = self.driver.borrow().check_origin(url).err()?;
+        Some(json(&WireError::from(error)))
+    }
+
     /// What to do at `now` (ms since the epoch), for a caller off the hot path, as JSON. A pending
     /// client always needs an exchange.
     pub fn plan(&self, now: f64) -> String {
