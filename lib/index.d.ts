@@ -181,6 +181,12 @@ export interface ClientOnlyOptions<P extends Provider = Provider> {
    */
   refreshWindowMs?: number
   /**
+   * Origins besides the vendor's API and `baseUrl`'s that `client.fetch()` may send the token
+   * to, e.g. `['https://files.vendy.money']`: `https:` only (`http:` only for loopback), each an
+   * origin (no path). Any other origin is `INSECURE_URL` before a request is made.
+   */
+  allowedOrigins?: string[]
+  /**
    * Start from a session the application kept (a `Session` from `authenticate()` /
    * `getSession()`, or `{ token, expiresAt }`), so that a serverless cold start skips the
    * exchange. Checked like a vendor's answer (`INVALID_OPTIONS` if malformed); an expired one is
@@ -229,6 +235,65 @@ export interface RedisTokenStoreOptions {
  * has (both optional peer dependencies; neither is loaded by vendor-auth).
  */
 export declare function redisTokenStore(client: object, options?: RedisTokenStoreOptions): TokenStore
+
+/** Options of `upstashTokenStore()`. */
+export interface UpstashTokenStoreOptions {
+  /** Prefix of every key. Default `'vendor-auth:'` (as `redisTokenStore`'s). */
+  keyPrefix?: string
+}
+
+/** What `upstashTokenStore()` calls on an @upstash/redis client. */
+export interface UpstashRedisLike {
+  get(key: string): Promise<unknown>
+  set(key: string, value: string, options: { px: number; nx?: true }): Promise<unknown>
+  eval(script: string, keys: string[], args: string[]): Promise<unknown>
+}
+
+/**
+ * A `TokenStore` over Redis through HTTP: an @upstash/redis client (`new Redis({ url, token })`,
+ * `Redis.fromEnv()`) or @vercel/kv's `kv` (an optional peer dependency, never loaded by
+ * vendor-auth). For the edge runtimes, which have no TCP socket for `redisTokenStore`; in Node
+ * too. `SET … NX PX` takes the lock, a compare-and-delete script (`EVAL`) releases it.
+ */
+export declare function upstashTokenStore(client: UpstashRedisLike, options?: UpstashTokenStoreOptions): TokenStore
+
+/** Options of `durableObjectTokenStore()`. */
+export interface DurableObjectTokenStoreOptions {
+  /** Name of the Durable Object that holds the entries. Default `'vendor-auth'`. */
+  name?: string
+}
+
+/** What `durableObjectTokenStore()` calls on a Durable Object namespace binding. */
+export interface DurableObjectNamespaceLike {
+  idFromName(name: string): unknown
+  get(id: any): {
+    fetch(
+      input: string,
+      init: { method: string; headers: Record<string, string>; body: string },
+    ): Promise<{ readonly ok: boolean; readonly status: number; json(): Promise<any> }>
+  }
+}
+
+/**
+ * A `TokenStore` over a Cloudflare Durable Object namespace bound to `VendorAuthTokenStore`
+ * (`env.VENDOR_AUTH_STORE`): every isolate of every worker bound to it shares one object, whose
+ * single-threaded, strongly consistent storage makes the lock real.
+ */
+export declare function durableObjectTokenStore(
+  namespace: DurableObjectNamespaceLike,
+  options?: DurableObjectTokenStoreOptions,
+): TokenStore
+
+/**
+ * The Durable Object class that holds a fleet's shared entries: export it from the worker's main
+ * module (`export { VendorAuthTokenStore } from 'vendor-auth'`) and bind it in wrangler.toml.
+ * Runs in workerd only; spoken to by `durableObjectTokenStore()`.
+ */
+export declare class VendorAuthTokenStore {
+  constructor(state: { readonly storage: object }, env?: unknown)
+  fetch(request: { readonly method: string; json(): Promise<unknown> }): Promise<ResponseLike>
+  alarm(): Promise<void>
+}
 
 /** The fields of a kept session that `initialSession` needs (plus optional metadata). */
 export interface KeptSession<P extends Provider = Provider> {
@@ -344,9 +409,12 @@ export declare class AuthClient<P extends Provider = Provider> {
   invalidate(stale?: AuthHeader<P> | Readonly<Record<string, string>> | HeadersLike | string): boolean
   /**
    * The global `fetch` with the auth header merged into the request's headers (the caller's
-   * others kept). On a 401 it calls `invalidate(stale)` and retries once with the new token,
-   * unless the body is a stream (then the 401 is returned as is). `https:` only (plain `http:`
-   * only to localhost), so a token never travels in clear.
+   * others kept), only for origins the client trusts: the vendor's API, `baseUrl`'s origin, any
+   * loopback origin when `baseUrl` is loopback, and `allowedOrigins`; any other is rejected with
+   * `INSECURE_URL` before a request. Redirects are followed as the request's `redirect` mode says;
+   * a hop to another origin (or from `https:` to `http:`) never carries the header. On a 401 to a
+   * request that carried the token it calls `invalidate(stale)` and retries once with the new
+   * token, unless the body is a stream (then the 401 is returned as is).
    */
   fetch(...args: FetchParameters): Promise<ResponseLike>
   /**
