@@ -7,6 +7,9 @@
 //   - and where a bundle forces the edge entry into a browser's dedicated worker or service
 //     worker anyway, its guard refuses with SERVER_ONLY (headless Chromium, as in
 //     server-only.test.js).
+//   - a WebAssembly.Module compiled in another realm (as Next.js's edge sandbox and Vercel's
+//     edge-runtime hand over a `?module` import) initialises the edge-light entry: no
+//     `instanceof` on the way (node:vm here; the real runtimes in __test__/next/nextjs.test.js).
 // The edge entries running for real: workerd.test.js.
 // Run: node --test __test__/edge-entry.test.js
 
@@ -15,6 +18,8 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const http = require('node:http')
 const path = require('node:path')
+
+const vm = require('node:vm')
 
 const { edgeContextReason } = require('../lib/guard')
 const { launchChromium } = require('./helpers/browser')
@@ -32,12 +37,14 @@ function wasmPlugin(mode) {
           ? { path: `./${path.basename(args.path.replace(/\?module$/, ''))}`, external: true }
           : { path: args.path, namespace: 'wasm-stub' },
       )
-      build.onLoad({ filter: /.*/, namespace: 'wasm-stub' }, () => ({ contents: 'export default undefined' }))
+      // 'stub': nothing; 'global': the binding a sandbox puts on the global (Next.js, edge-runtime).
+      const contents = mode === 'global' ? 'export default globalThis.__vendorAuthWasm' : 'export default undefined'
+      build.onLoad({ filter: /.*/, namespace: 'wasm-stub' }, () => ({ contents }))
     },
   }
 }
 
-async function bundle({ conditions, platform, entry, format = 'esm', wasm = 'external' }) {
+async function bundle({ conditions, platform, entry, format = 'esm', wasm = 'external', globalName }) {
   const input = entry
     ? { entryPoints: [entry] }
     : { stdin: { contents: "export * from 'vendor-auth'\n", resolveDir: ROOT, sourcefile: 'app.js' } }
@@ -46,6 +53,7 @@ async function bundle({ conditions, platform, entry, format = 'esm', wasm = 'ext
     ...input,
     bundle: true,
     format,
+    globalName,
     platform,
     conditions,
     mainFields: platform === 'neutral' ? ['browser', 'module', 'main'] : undefined,
@@ -156,5 +164,62 @@ describe('the workerd entry forced into browser workers (headless Chromium)', ()
     } finally {
       await page.close()
     }
+  })
+})
+
+describe('a WebAssembly.Module from another realm (the sandboxes of Next.js and edge-runtime)', () => {
+  /**
+   * The edge-light bundle run in a node:vm context, as Next.js and Vercel's edge-runtime run
+   * middleware: the module was compiled by the host (this realm) and put on the sandbox's global,
+   * so `instanceof WebAssembly.Module` is false in there. `wasmBinding` is what the global holds.
+   */
+  async function loadInSandbox(wasmBinding) {
+    const b = await bundle({
+      conditions: ['edge-light', 'worker', 'browser'],
+      platform: 'neutral',
+      format: 'iife',
+      globalName: 'vendorAuth',
+      wasm: 'global',
+    })
+    assert.ok(b.inputs.includes('lib/edge-light.mjs'), `${b.inputs}`)
+    const host = { TextEncoder, TextDecoder, crypto, console, URL, Headers, Request, Response, fetch }
+    const context = vm.createContext({ ...host, setTimeout, clearTimeout, AbortController, AbortSignal })
+    context.EdgeRuntime = 'edge-runtime'
+    context.__vendorAuthWasm = wasmBinding
+    const crossRealm = vm.runInContext('__vendorAuthWasm instanceof WebAssembly.Module', context)
+    vm.runInContext(b.text, context, { filename: 'edge-light-bundle.js' })
+    return { context, crossRealm }
+  }
+
+  test("the edge entry initialises from it and serves a header (Vendy's scheme 'basic': no I/O)", async () => {
+    const compiled = new WebAssembly.Module(fs.readFileSync(path.join(ROOT, 'wasm', 'vendor_auth_bg.wasm')))
+    const { context, crossRealm } = await loadInSandbox(compiled)
+    assert.equal(crossRealm, false, 'the sandbox sees a module of another realm (the precondition)')
+    const header = await vm.runInContext(
+      `vendorAuth.createClient({ provider: 'vendy', scheme: 'basic', accessKey: 'ak-edge', secretKey: 'sk-edge' }).authHeader()`,
+      context,
+    )
+    assert.deepEqual({ ...header }, { Authorization: `Basic ${Buffer.from('ak-edge:sk-edge').toString('base64')}` })
+    const code = await vm.runInContext(
+      `vendorAuth.authenticate({ provider: 'vendy' }).then(() => 'resolved', (error) => error.code)`,
+      context,
+    )
+    assert.equal(code, 'INVALID_OPTIONS', 'the core runs: missing keys are reported at first use')
+  })
+
+  test('a bundle that gives something else than a module or bytes: UNSUPPORTED_PLATFORM naming it', async () => {
+    await assert.rejects(loadInSandbox('/_next/static/media/vendor_auth_bg.0f3c.wasm'), (error) => {
+      assert.equal(error.code, 'UNSUPPORTED_PLATFORM')
+      assert.match(error.message, /the string "\/_next\/static\/media\/vendor_auth_bg\.0f3c\.wasm"/)
+      assert.match(error.message, /vendor-auth\/esbuild/)
+      return true
+    })
+  })
+
+  test("the glue's initSync recognises a compiled module by its brand, not by instanceof", () => {
+    const glue = fs.readFileSync(path.join(ROOT, 'wasm', 'vendor_auth.mjs'), 'utf8')
+    const initSync = glue.slice(glue.indexOf('\nfunction initSync('), glue.indexOf('\nasync function __wbg_init('))
+    assert.match(initSync, /isCompiledModule\(module\)/)
+    assert.doesNotMatch(initSync, /instanceof/)
   })
 })

@@ -58,7 +58,26 @@ function patchGlue(code) {
     "\n$1if (module_or_path === undefined) {\n$1    throw new Error('vendor-auth: initialise the wasm build from a compiled module or bytes');\n$1}",
   )
   if (patched.includes('import.meta')) throw new Error('the wasm-bindgen glue still uses import.meta')
-  return patched
+  return brandCheck(patched)
+}
+
+/**
+ * initSync recognises a compiled module by its brand, not by `instanceof`: a module compiled in
+ * another realm (Next.js's edge sandbox compiles `?module` imports outside the context that runs
+ * the code) fails `instanceof WebAssembly.Module`, and the glue then compiled it again as if it
+ * were bytes ("WebAssembly.Module(): Argument 0 must be a buffer source").
+ */
+function brandCheck(code) {
+  const check = 'if (!(module instanceof WebAssembly.Module)) {'
+  const at = code.indexOf('\nfunction initSync(module) {')
+  if (!code.includes(check) || at < 0) {
+    throw new Error("the wasm-bindgen glue changed: initSync's instanceof check was not found (check build-wasm.js)")
+  }
+  const helper =
+    "\n// A compiled module of any realm (Module.exports checks the brand; instanceof only this realm's).\n" +
+    'function isCompiledModule(value) {\n    try {\n        WebAssembly.Module.exports(value);\n        return true;\n' +
+    '    } catch {\n        return false;\n    }\n}\n'
+  return code.slice(0, at) + helper + code.slice(at).replace(check, 'if (!isCompiledModule(module)) {')
 }
 
 // What rustc's wasm32-unknown-unknown emits (its default target features): wasm-opt must allow
