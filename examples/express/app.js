@@ -22,13 +22,15 @@ function createApp(vendy, apiUrl) {
     res.status(response.ok ? 200 : 502).json(await response.json())
   })
 
-  // A token that could not be had: say which failure (never a secret: messages hold none).
+  // #region errors
+  // A token that could not be had: say which failure (never a secret: messages hold none)
   app.use((error, req, res, next) => {
     if (!(error instanceof VendorAuthError)) return next(error)
     const status = error.code === 'RATE_LIMITED' ? 503 : 502
     if (error.retryAfterMs !== undefined) res.set('Retry-After', String(Math.ceil(error.retryAfterMs / 1000)))
     res.status(status).json({ error: error.code, message: error.message })
   })
+  // #endregion
   return app
 }
 

@@ -4,21 +4,18 @@
 // the first (cold) invocation makes an exchange. Nothing here keeps the process alive between
 // invocations: the client holds no timer and no open handle.
 //
-// Environment: PUPPETVENDORS_API_KEY (and PUPPETVENDORS_SHOP_DOMAIN); PUPPETVENDORS_BASE_URL /
-// PUPPETVENDORS_API_URL only to point at a mock. Packaging: see README, "Lambda zips".
+// Environment: PUPPETVENDORS_API_KEY (and PUPPETVENDORS_SHOP_DOMAIN). Packaging: README,
+// "Serverless". (__test__/examples.test.js runs it against the mock vendor.)
 
+// #region handler
 const { createClient } = require('vendor-auth')
 
-const puppetVendors = createClient({ provider: 'puppetvendors', baseUrl: process.env.PUPPETVENDORS_BASE_URL })
-const API_URL = process.env.PUPPETVENDORS_API_URL ?? 'https://api.puppetvendors.com/v2'
+// Module scope: created once per instance; every warm invocation reuses its token
+const puppetVendors = createClient({ provider: 'puppetvendors' })
 
-/** @param {{ status?: string }} event */
 exports.handler = async (event) => {
-  const status = (event && event.status) || 'open'
-  const response = await puppetVendors.fetch(`${API_URL}/orders?status=${encodeURIComponent(status)}`)
-  return {
-    statusCode: response.ok ? 200 : 502,
-    headers: { 'content-type': 'application/json' },
-    body: await response.text(),
-  }
+  const status = encodeURIComponent(event.status ?? 'open')
+  const response = await puppetVendors.fetch(`https://api.puppetvendors.com/v2/orders?status=${status}`)
+  return { statusCode: response.ok ? 200 : 502, body: await response.text() }
 }
+// #endregion

@@ -1,6 +1,6 @@
-// The Nest example's root module: one PuppetVendors client for the whole app, configured from
-// the environment (credentials: PUPPETVENDORS_API_KEY; PUPPETVENDORS_BASE_URL only to point at
-// a mock). The client is closed when the app shuts down (app.close(), enableShutdownHooks()).
+// The Nest example's root module: one PuppetVendors client for the whole app (credentials:
+// PUPPETVENDORS_API_KEY), closed when the app shuts down (app.close(), enableShutdownHooks()).
+// #region module
 import { Module } from '@nestjs/common'
 import { VendorAuthModule } from 'vendor-auth/nest'
 
@@ -8,13 +8,10 @@ import { OrdersController } from './orders.controller'
 import { OrdersService } from './orders.service'
 
 @Module({
-  imports: [
-    VendorAuthModule.forRootAsync({
-      // A ConfigService would be injected here: inject: [ConfigService], useFactory: (config) => …
-      useFactory: () => ({ provider: 'puppetvendors', baseUrl: process.env.PUPPETVENDORS_BASE_URL }),
-    }),
-  ],
+  // Options from config instead: VendorAuthModule.forRootAsync({ inject: [ConfigService], useFactory })
+  imports: [VendorAuthModule.forRoot({ provider: 'puppetvendors' })],
   controllers: [OrdersController],
   providers: [OrdersService],
 })
 export class AppModule {}
+// #endregion
