@@ -16,6 +16,9 @@
 //                      app.close()
 //   lambda/handler.js  called twice in one process: the second invocation makes no request
 //   testing/           a user's own node:test file against vendor-auth/testing: it passes
+// Then the docs: every code snippet of README.md, CONTRIBUTING.md and docs/*.md is a region of a
+// file that a test runs, copied exactly; README's first screen is for users, it stays under 450
+// lines, its Develop section holds the two commands of a clone, and the docs' links resolve.
 // Run: node --test __test__/examples.test.js
 
 const test = require('node:test')
@@ -34,7 +37,7 @@ const { startRedis } = require('./helpers/redis')
 const EXAMPLES = path.join(ROOT, 'examples')
 /** Points the vendors' hosts at this file's mock vendor and fake API (see the header). */
 const VENDOR_HOSTS = path.join(__dirname, 'fixtures', 'examples', 'vendor-hosts.js')
-/** The files under examples/ that a test of this file has run. */
+/** The files under examples/ that a test of this file has run (the snippet check asks). */
 const ran = new Set()
 
 let mock
@@ -285,4 +288,190 @@ test("testing: a user's own node:test file against vendor-auth/testing passes", 
   assert.equal(code, 0, output)
   assert.match(output, /^# pass 2$/m)
   assert.match(output, /^# fail 0$/m)
+})
+
+// ------------------------------------------------------------------ the docs
+
+/**
+ * The files a snippet in the docs may be copied from, each with the test file that runs it. A
+ * file run here must have been run by a test above, in this process; another test file must name
+ * it. A new snippet source gets a row here, and a row no snippet uses goes (CONTRIBUTING.md,
+ * "Snippets in the docs").
+ */
+const SNIPPET_SOURCES = {
+  'examples/quick-start.mjs': 'examples.test.js',
+  'examples/authenticate.mjs': 'examples.test.js',
+  'examples/shared-store.mjs': 'examples.test.js',
+  'examples/express/app.js': 'examples.test.js',
+  'examples/lambda/handler.js': 'examples.test.js',
+  'examples/nest/app.module.ts': 'examples.test.js',
+  'examples/testing/orders.test.js': 'examples.test.js',
+}
+/** Fences that need no source: shell lines and what a program prints (checked elsewhere if at all). */
+const FREE_LANGUAGES = new Set(['sh', 'console', 'text'])
+const MARKER = /^<!-- snippet: ([\w./-]+)#([\w-]+) -->$/
+
+const read = (file) => fs.readFileSync(path.join(ROOT, file), 'utf8')
+
+/** README.md, CONTRIBUTING.md and every docs/*.md. */
+function docs() {
+  const dir = path.join(ROOT, 'docs')
+  const inDocs = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.md')) : []
+  return ['README.md', 'CONTRIBUTING.md', ...inDocs.sort().map((f) => `docs/${f}`)]
+}
+
+/** The fenced code blocks of `markdown`: language, body, line (1-based) and the marker above it. */
+function fences(markdown) {
+  const lines = markdown.split('\n')
+  const found = []
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^ {0,3}(`{3,}|~{3,})\s*([^\s`]*)/.exec(lines[i])
+    if (!open) continue
+    const [, fence, lang] = open
+    let end = i + 1
+    while (end < lines.length && !new RegExp(`^ {0,3}${fence[0]}{${fence.length},}\\s*$`).test(lines[end])) end++
+    let above = i - 1
+    while (above >= 0 && lines[above].trim() === '') above--
+    const marker = above >= 0 ? MARKER.exec(lines[above].trim()) : null
+    found.push({
+      lang,
+      line: i + 1,
+      end: end + 1,
+      body: lines.slice(i + 1, end).join('\n'),
+      source: marker && { file: marker[1], region: marker[2] },
+    })
+    i = end
+  }
+  return found
+}
+
+/** The lines between `#region name` and its `#endregion` (nested markers left out), dedented; null if none. */
+function region(text, name) {
+  const lines = text.split('\n')
+  const start = lines.findIndex((line) => new RegExp(`#region ${name}\\s*$`).test(line))
+  if (start < 0) return null
+  const body = []
+  let depth = 1
+  for (const line of lines.slice(start + 1)) {
+    if (/#region \S+\s*$/.test(line)) depth++
+    else if (/#endregion\s*$/.test(line) && --depth === 0) break
+    else body.push(line)
+  }
+  if (depth !== 0) return null
+  const indent = Math.min(...body.filter((l) => l.trim()).map((l) => /^ */.exec(l)[0].length))
+  return body.map((l) => l.slice(indent)).join('\n')
+}
+
+test('every code snippet in README.md, CONTRIBUTING.md and docs/ is copied from a file that a test runs', () => {
+  const problems = []
+  const copied = new Set()
+  for (const doc of docs()) {
+    for (const block of fences(read(doc))) {
+      const where = `${doc}:${block.line}`
+      if (!block.lang) {
+        problems.push(`${where}: a fence without a language`)
+        continue
+      }
+      if (!block.source) {
+        if (!FREE_LANGUAGES.has(block.lang)) {
+          problems.push(`${where}: a ${block.lang} snippet without a <!-- snippet: file#region --> line above it`)
+        }
+        continue
+      }
+      const { file, region: name } = block.source
+      const runner = SNIPPET_SOURCES[file]
+      if (!runner) {
+        problems.push(`${where}: ${file} is not a file a test runs (SNIPPET_SOURCES in __test__/examples.test.js)`)
+        continue
+      }
+      const isRun =
+        runner === 'examples.test.js' ? ran.has(file) : read(`__test__/${runner}`).includes(path.basename(file))
+      if (!isRun) problems.push(`${where}: ${file} was not run by ${runner} (run the whole file)`)
+      const expected = region(read(file), name)
+      if (expected === null) {
+        problems.push(`${where}: ${file} has no region ${name} (// #region ${name} … // #endregion)`)
+        continue
+      }
+      if (expected !== block.body) {
+        const got = block.body.split('\n')
+        const want = expected.split('\n')
+        const at = want.findIndex((line, i) => line !== got[i])
+        const line = at < 0 ? want.length : at
+        problems.push(
+          `${where}: differs from ${file}#${name} at its line ${line + 1}:\n` +
+            `  docs: ${JSON.stringify(got[line])}\n  file: ${JSON.stringify(want[line])}`,
+        )
+      }
+      copied.add(file)
+    }
+  }
+  assert.deepEqual(problems, [])
+  const unused = Object.keys(SNIPPET_SOURCES).filter((file) => !copied.has(file))
+  assert.deepEqual(unused, [], 'SNIPPET_SOURCES rows that no snippet copies from')
+})
+
+test('README: the first screen (60 lines) is for users: what it is, the install, the quick start, what each framework needs', () => {
+  const readme = read('README.md')
+  const firstScreen = readme.split('\n').slice(0, 60).join('\n')
+  assert.match(firstScreen, /^npm install vendor-auth$/m)
+  const quickStart = fences(readme).find((b) => b.source && b.source.file === 'examples/quick-start.mjs')
+  assert.ok(quickStart && quickStart.end <= 60, 'the quick start ends within the first 60 lines')
+  assert.ok(quickStart.body.split('\n').length <= 14, 'the quick start is about ten lines')
+  for (const where of ['Express', 'Nest', 'Next.js', 'esbuild', 'Workers', 'Lambda']) {
+    assert.ok(
+      firstScreen.split('\n').some((line) => line.startsWith('| ') && line.split('|')[1].includes(where)),
+      `a row for ${where} in the first screen's table`,
+    )
+  }
+  assert.doesNotMatch(firstScreen, /cargo|rustup|wasm-bindgen|Chromium/, 'no contributor tooling on the first screen')
+})
+
+test('README: under 450 lines; its Develop section has the two commands that set up and test a clone', () => {
+  const readme = read('README.md')
+  assert.ok(readme.split('\n').length < 450, `${readme.split('\n').length} lines`)
+  const develop = readme.slice(readme.indexOf('\n## Develop\n'))
+  assert.ok(develop.length < readme.length, 'a ## Develop section')
+  const [block] = fences(develop)
+  assert.equal(block.lang, 'sh')
+  const commands = block.body.split('\n').map((line) => line.replace(/\s+#.*$/, ''))
+  assert.deepEqual(commands, ['npm install && npm run demo', 'npm test'])
+  // The README's test command is what CI runs, and both are scripts of the package.
+  assert.match(read('.ci/run'), /^npm test$/m)
+  const { scripts } = JSON.parse(read('package.json'))
+  assert.ok(scripts.demo && scripts.test)
+})
+
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
+function anchor(heading) {
+  return heading
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/ /g, '-')
+}
+
+/**
+ * Linked before they are written, by work under way beside this one: a missing one is allowed;
+ * once it exists its links are checked like any other (then this row can go).
+ */
+const LINKED_BEFORE_WRITTEN = new Set(['docs/releasing.md']) // the release workflow's guide
+
+test("the docs' relative links point at files that exist, and at headings that exist", () => {
+  const problems = []
+  for (const doc of docs()) {
+    const text = read(doc).replace(/^( {0,3})(`{3,}|~{3,})[\s\S]*?^\1\2\s*$/gm, '')
+    for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:/.test(target)) continue
+      const [file, hash] = target.split('#')
+      const resolved = file ? path.join(path.dirname(doc), file) : doc
+      if (!fs.existsSync(path.join(ROOT, resolved))) {
+        if (!LINKED_BEFORE_WRITTEN.has(resolved)) problems.push(`${doc}: ${target}: no such file`)
+        continue
+      }
+      if (hash && resolved.endsWith('.md')) {
+        const headings = [...read(resolved).matchAll(/^#{1,6} (.+)$/gm)].map((m) => anchor(m[1]))
+        if (!headings.includes(hash)) problems.push(`${doc}: ${target}: no such heading`)
+      }
+    }
+  }
+  assert.deepEqual(problems, [])
 })
