@@ -13,7 +13,9 @@
 //! - trust: the PEM roots `NODE_EXTRA_CA_CERTS` adds ([`ExtraCaReader`]: the file is parsed again
 //!   only when it changed; one that cannot be read or holds no certificate is ignored, as Node
 //!   ignores it, with a note saying why), and the roots `SSL_CERT_FILE` / `SSL_CERT_DIR` put in
-//!   place of the system's ([`CertPaths`], read as rustls-native-certs reads them).
+//!   place of the system's ([`CertPaths`], read as rustls-native-certs reads them). Only regular
+//!   files of at most [`MAX_CA_FILE_BYTES`] are read: a device (`/dev/zero`) never ends and a
+//!   FIFO waits for a writer.
 //! - the words a runtime uses for a failure through a proxy ([`proxy_failed`],
 //!   [`through_proxy`]).
 
@@ -617,6 +619,33 @@ mod uri {
 
 // ===== files =====
 
+/// The largest CA file read (`NODE_EXTRA_CA_CERTS`, `SSL_CERT_FILE`, each file of
+/// `SSL_CERT_DIR`): a bundle of every public root is about 220 KB; a larger file is no CA file.
+pub const MAX_CA_FILE_BYTES: u64 = 1 << 20;
+
+/// Why a path that is not a regular file is not read (also a runtime's words for it).
+pub const NOT_REGULAR: &str = "it is not a regular file";
+
+/// Why a CA file gave no bytes.
+enum CaFileError {
+    /// Larger than [`MAX_CA_FILE_BYTES`] (only that much and one byte more was read).
+    TooLarge,
+    /// What the runtime said.
+    Unreadable(String),
+}
+
+/// The bytes of the CA file at `path`, when it is a regular file of at most
+/// [`MAX_CA_FILE_BYTES`].
+fn read_ca_file(files: &dyn Files, path: &str) -> Result<Vec<u8>, CaFileError> {
+    let bytes = files
+        .read(path, MAX_CA_FILE_BYTES)
+        .map_err(CaFileError::Unreadable)?;
+    if bytes.len() as u64 > MAX_CA_FILE_BYTES {
+        return Err(CaFileError::TooLarge);
+    }
+    Ok(bytes)
+}
+
 /// What a runtime tells of a path (links followed).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileStat {
@@ -633,8 +662,10 @@ pub struct FileStat {
 pub trait Files {
     /// `path` now, or `None` when it cannot be looked at.
     fn stat(&self, path: &str) -> Option<FileStat>;
-    /// The file's bytes, or why they could not be read.
-    fn read(&self, path: &str) -> Result<Vec<u8>, String>;
+    /// The bytes of the regular file at `path`, at most `limit + 1` of them (so that a longer
+    /// file can be told), or why they could not be read. What is not a regular file (a device,
+    /// a FIFO, a folder) is refused without waiting on it.
+    fn read(&self, path: &str, limit: u64) -> Result<Vec<u8>, String>;
     /// The paths of the entries of the folder `dir`, or `None` when it cannot be listed.
     fn list(&self, dir: &str) -> Option<Vec<String>>;
 }
@@ -655,7 +686,7 @@ pub struct ExtraCa {
 
 impl ExtraCa {
     /// Judge the file at `path` from what reading it gave.
-    fn judge(path: &str, read: Result<Vec<u8>, String>) -> Self {
+    fn judge(path: &str, read: Result<Vec<u8>, CaFileError>) -> Self {
         let ignored = |why: String| Self {
             ignored: Some(format!(
                 "NODE_EXTRA_CA_CERTS={path} was ignored, as Node ignores it: {why}"
@@ -665,7 +696,14 @@ impl ExtraCa {
         let text = match read.map(String::from_utf8) {
             Ok(Ok(text)) => text,
             Ok(Err(_)) => return ignored("not PEM text".into()),
-            Err(e) => return ignored(format!("could not be read: {e}")),
+            Err(CaFileError::TooLarge) => {
+                let why = format!(
+                    "it is larger than {} MiB, more than any bundle of CA certificates",
+                    MAX_CA_FILE_BYTES >> 20
+                );
+                return Self::refused(path, &why);
+            }
+            Err(CaFileError::Unreadable(e)) => return ignored(format!("could not be read: {e}")),
         };
         let mut certificates = 0;
         for section in pem_sections(text.as_bytes()) {
@@ -680,6 +718,18 @@ impl ExtraCa {
         }
         Self {
             pem: Some(text.into()),
+            ..Self::default()
+        }
+    }
+
+    /// A file that is not read at all (not a regular file, or too large); Node itself would
+    /// wait on a FIFO, and read a device for ever.
+    fn refused(path: &str, why: &str) -> Self {
+        Self {
+            ignored: Some(format!(
+                "NODE_EXTRA_CA_CERTS={path} was ignored: {why} (only a regular file of at most {} MiB is read)",
+                MAX_CA_FILE_BYTES >> 20
+            )),
             ..Self::default()
         }
     }
@@ -713,9 +763,13 @@ impl ExtraCaReader {
             }
         }
         self.readings += 1;
+        let judged = match &identity {
+            Some((_, stat)) if !stat.is_file => ExtraCa::refused(path, NOT_REGULAR),
+            _ => ExtraCa::judge(path, read_ca_file(files, path)),
+        };
         let extra = ExtraCa {
             reading: self.readings,
-            ..ExtraCa::judge(path, files.read(path))
+            ..judged
         };
         if let Some(identity) = identity {
             self.last = Some((identity, extra.clone()));
@@ -748,13 +802,18 @@ impl CertPaths {
     /// The certificates (DER) of the file and of every regular file in the folders (links
     /// followed, each file once), as rustls-native-certs reads them: what cannot be listed,
     /// looked at or read adds nothing, and a damaged PEM section is skipped. (rustls-native-certs
-    /// also sorts them and drops repeats, which changes nothing that is trusted.)
+    /// also sorts them and drops repeats, which changes nothing that is trusted.) Unlike
+    /// rustls-native-certs, a file that is not a regular file or is larger than
+    /// [`MAX_CA_FILE_BYTES`] adds nothing either, and is never waited on.
     pub fn certificates(&self, files: &dyn Files) -> Vec<Vec<u8>> {
         let mut seen = Vec::new();
         let mut paths = Vec::new();
         if let Some(file) = &self.file {
-            seen.extend(files.stat(file).and_then(|stat| stat.id));
-            paths.push(file.clone());
+            let stat = files.stat(file);
+            if stat.as_ref().is_none_or(|stat| stat.is_file) {
+                seen.extend(stat.and_then(|stat| stat.id));
+                paths.push(file.clone());
+            }
         }
         for dir in &self.dirs {
             for path in files.list(dir).unwrap_or_default() {
@@ -769,7 +828,10 @@ impl CertPaths {
             }
         }
         let mut certificates = Vec::new();
-        for bytes in paths.iter().filter_map(|path| files.read(path).ok()) {
+        for bytes in paths
+            .iter()
+            .filter_map(|path| read_ca_file(files, path).ok())
+        {
             certificates.extend(pem_sections(&bytes).filter_map(|section| section.ok().flatten()));
         }
         certificates
@@ -1193,11 +1255,14 @@ mod tests {
             })
         }
 
-        fn read(&self, path: &str) -> Result<Vec<u8>, String> {
+        fn read(&self, path: &str, limit: u64) -> Result<Vec<u8>, String> {
             *self.reads.borrow_mut() += 1;
             match self.files.borrow().get(path) {
-                Some((true, _, contents)) => Ok(contents.clone()),
-                Some(_) => Err("Is a directory".into()),
+                Some((true, _, contents)) => {
+                    let end = contents.len().min(limit as usize + 1);
+                    Ok(contents[..end].to_vec())
+                }
+                Some(_) => Err(NOT_REGULAR.into()),
                 None => Err("No such file or directory".into()),
             }
         }
@@ -1278,6 +1343,44 @@ mod tests {
             (extra.pem.as_deref(), extra.ignored),
             (Some(text.as_str()), None)
         );
+    }
+
+    #[test]
+    fn an_extra_ca_file_that_is_not_a_regular_file_or_over_a_mib_is_never_read() {
+        // Regression: NODE_EXTRA_CA_CERTS=/dev/zero was read until memory ran out, and a FIFO
+        // waited for ever.
+        let pem = certificate_pem(&der(1));
+        let mut huge = pem.clone().into_bytes();
+        huge.resize(MAX_CA_FILE_BYTES as usize + 1, b'\n');
+        let mut largest = pem.clone().into_bytes();
+        largest.resize(MAX_CA_FILE_BYTES as usize, b'\n');
+        let files = FakeFiles::default()
+            .file("/huge.pem", &huge)
+            .file("/largest.pem", &largest)
+            .dir("/dev", &[]);
+        files.files.borrow_mut().insert(
+            "/dev/zero".into(),
+            (false, Some("/dev/zero".into()), b"never read".to_vec()),
+        );
+        let mut reader = ExtraCaReader::default();
+        let zero = reader.read("/dev/zero", &files);
+        assert_eq!(*files.reads.borrow(), 0, "a device is not opened");
+        assert_eq!(zero.pem, None);
+        assert_eq!(
+            zero.ignored.as_deref(),
+            Some("NODE_EXTRA_CA_CERTS=/dev/zero was ignored: it is not a regular file (only a regular file of at most 1 MiB is read)")
+        );
+        let big = reader.read("/huge.pem", &files);
+        assert_eq!(big.pem, None);
+        assert_eq!(
+            big.ignored.as_deref(),
+            Some("NODE_EXTRA_CA_CERTS=/huge.pem was ignored: it is larger than 1 MiB, more than any bundle of CA certificates (only a regular file of at most 1 MiB is read)")
+        );
+        let ok = reader.read("/largest.pem", &files);
+        assert_eq!((ok.pem.is_some(), ok.ignored), (true, None));
+        // What the runtime reads fails the same way (a file replaced after it was looked at).
+        let raced = ExtraCa::judge("/dev/zero", read_ca_file(&files, "/dev/zero"));
+        assert!(raced.ignored.unwrap().contains("it is not a regular file"));
     }
 
     #[test]
@@ -1383,6 +1486,36 @@ mod tests {
         let reads = *files.reads.borrow();
         // roots.pem, a.pem, junk, damaged.pem: the links to files already read are skipped.
         assert_eq!(reads, 4);
+    }
+
+    #[test]
+    fn system_roots_skip_what_is_not_a_regular_file_or_is_over_a_mib() {
+        let pem = |n: u8| certificate_pem(&der(n));
+        let mut huge = pem(2).into_bytes();
+        huge.resize(MAX_CA_FILE_BYTES as usize + 1, b'\n');
+        let files = FakeFiles::default()
+            .dir("/d", &["a.pem", "huge.pem", "fifo"])
+            .file("/d/a.pem", pem(1).as_bytes())
+            .file("/d/huge.pem", &huge);
+        files.files.borrow_mut().insert(
+            "/d/fifo".into(),
+            (false, Some("/d/fifo".into()), pem(3).into_bytes()),
+        );
+        let dir = CertPaths {
+            file: None,
+            dirs: vec!["/d".into()],
+        };
+        assert_eq!(dir.certificates(&files), [der(1)]);
+        for file in ["/d/fifo", "/d/huge.pem"] {
+            let reads = *files.reads.borrow();
+            let paths = CertPaths {
+                file: Some(file.into()),
+                dirs: Vec::new(),
+            };
+            assert_eq!(paths.certificates(&files), Vec::<Vec<u8>>::new(), "{file}");
+            let opened = *files.reads.borrow() - reads;
+            assert_eq!(opened, usize::from(file == "/d/huge.pem"), "{file}");
+        }
     }
 
     #[test]

@@ -71,11 +71,29 @@ const files = {
       return undefined
     }
   },
-  read(file) {
+  // A regular file's bytes, at most `limit + 1` of them. Opened without blocking (opening a FIFO
+  // would wait for a writer), and refused unless what was opened is a regular file (a device
+  // such as /dev/zero never ends).
+  read(file, limit) {
+    let fd
     try {
-      return fs.readFileSync(file)
+      fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0))
+      // (The native build's words: src/conventions.rs NOT_REGULAR.)
+      if (!fs.fstatSync(fd).isFile()) throw new Error('it is not a regular file')
+      const chunks = []
+      let length = 0
+      while (length <= limit) {
+        const chunk = Buffer.allocUnsafe(Math.min(64 * 1024, limit + 1 - length))
+        const read = fs.readSync(fd, chunk, 0, chunk.length, null)
+        if (read === 0) break
+        chunks.push(chunk.subarray(0, read))
+        length += read
+      }
+      return Buffer.concat(chunks, length)
     } catch (error) {
       throw String(error.message)
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd)
     }
   },
   list(dir) {

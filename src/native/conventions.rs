@@ -3,8 +3,9 @@
 //! `SSL_CERT_FILE` / `SSL_CERT_DIR` roots when its pool is built), and how a rustls error says
 //! that a certificate is not trusted.
 
-use crate::conventions::{Conventions, ExtraCa, ExtraCaReader, FileStat, Files, Vars};
+use crate::conventions::{Conventions, ExtraCa, ExtraCaReader, FileStat, Files, Vars, NOT_REGULAR};
 use std::error::Error as _;
+use std::io::Read as _;
 use std::sync::Mutex;
 
 /// The variables of the conventions as they are now (a value that is not Unicode is unset).
@@ -57,8 +58,22 @@ impl Files for StdFiles {
         })
     }
 
-    fn read(&self, path: &str) -> Result<Vec<u8>, String> {
-        std::fs::read(path).map_err(|e| e.to_string())
+    fn read(&self, path: &str, limit: u64) -> Result<Vec<u8>, String> {
+        let regular = |meta: std::io::Result<std::fs::Metadata>| match meta {
+            Ok(meta) if meta.is_file() => Ok(()),
+            Ok(_) => Err(NOT_REGULAR.to_owned()),
+            Err(e) => Err(e.to_string()),
+        };
+        // Looked at before it is opened (opening a FIFO waits for a writer), and again once
+        // open (the path may have been replaced in between).
+        regular(std::fs::metadata(path))?;
+        let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+        regular(file.metadata())?;
+        let mut bytes = Vec::new();
+        file.take(limit.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(|e| e.to_string())?;
+        Ok(bytes)
     }
 
     fn list(&self, dir: &str) -> Option<Vec<String>> {
@@ -132,6 +147,31 @@ mod tests {
         let second = reader.read(&path, &StdFiles);
         std::fs::remove_file(&path).unwrap();
         assert!(second.ignored.unwrap().contains("not PEM text"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_device_a_fifo_and_a_folder_are_refused_unread_and_a_file_read_to_its_limit() {
+        // Regression: /dev/zero was read until memory ran out, and a FIFO waited for a writer.
+        let fifo = std::env::temp_dir().join(format!(
+            "vendor-auth-conventions-{}-fifo",
+            std::process::id()
+        ));
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo made a FIFO");
+        let fifo = fifo.to_str().unwrap().to_owned();
+        for path in ["/dev/zero", "/tmp", &fifo] {
+            let read = StdFiles.read(path, 10);
+            let extra = ExtraCaReader::default().read(path, &StdFiles);
+            assert_eq!(read, Err(NOT_REGULAR.to_owned()), "{path}");
+            let why = extra.ignored.unwrap();
+            assert!(why.contains("it is not a regular file"), "{path}: {why}");
+        }
+        std::fs::remove_file(&fifo).unwrap();
+        let path = temp_file("limit.pem", &[b'x'; 100]);
+        assert_eq!(StdFiles.read(&path, 10).unwrap().len(), 11);
+        assert_eq!(StdFiles.read(&path, 1000).unwrap().len(), 100);
+        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]

@@ -19,15 +19,17 @@ extern "C" {
     fn get(this: &Variables, name: &str) -> Option<String>;
 
     /// The file system: `stat(path)` (links followed) gives `{ isFile, id, version }` or
-    /// `undefined`; `read(path)` the file's bytes, or throws why as a string; `list(dir)` the
-    /// paths of its entries, each after a NUL (which no path holds), or `undefined`.
+    /// `undefined`; `read(path, limit)` the bytes of a regular file, at most `limit + 1` of them,
+    /// or throws why as a string (refusing, without waiting, what is not a regular file);
+    /// `list(dir)` the paths of its entries, each after a NUL (which no path holds), or
+    /// `undefined`.
     pub type NodeFiles;
 
     #[wasm_bindgen(method)]
     fn stat(this: &NodeFiles, path: &str) -> Option<NodeStat>;
 
     #[wasm_bindgen(method, catch)]
-    fn read(this: &NodeFiles, path: &str) -> Result<Vec<u8>, JsValue>;
+    fn read(this: &NodeFiles, path: &str, limit: f64) -> Result<Vec<u8>, JsValue>;
 
     #[wasm_bindgen(method)]
     fn list(this: &NodeFiles, dir: &str) -> Option<String>;
@@ -54,8 +56,8 @@ impl Files for NodeFiles {
         })
     }
 
-    fn read(&self, path: &str) -> Result<Vec<u8>, String> {
-        NodeFiles::read(self, path).map_err(|why| why.as_string().unwrap_or_default())
+    fn read(&self, path: &str, limit: u64) -> Result<Vec<u8>, String> {
+        NodeFiles::read(self, path, limit as f64).map_err(|why| why.as_string().unwrap_or_default())
     }
 
     fn list(&self, dir: &str) -> Option<Vec<String>> {
