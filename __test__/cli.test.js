@@ -2,13 +2,18 @@
 // `vendor-auth check` (bin/vendor-auth.js) run as a user runs it, in a child process with the
 // credentials in its environment, against the mock: the summary (provider, environment, mode,
 // permissions, shop, expiry) and never the token or a key, --json, --print-token (to stdout only),
-// exit 1 with the error code, a provider inferred from the environment, --staging, --help.
+// exit 1 with the error code, a provider inferred from the environment, --staging, --help (the
+// timeouts' defaults from the core's schema), an unknown option named with the closest known one,
+// --exchange-timeout-ms against a host that never answers, and CA files that are not regular files
+// or are over 1 MiB refused at once (--ca-cert) or ignored with a log line (NODE_EXTRA_CA_CERTS).
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
+const net = require('node:net')
 const os = require('node:os')
 const path = require('node:path')
+const { execFileSync } = require('node:child_process')
 
 const { startMock, SECRETS } = require('./helpers')
 const { ROOT, runNode, closedPort, CREDENTIAL_ENV } = require('./helpers/util')
@@ -21,25 +26,37 @@ const PV_ENV = { PUPPETVENDORS_API_KEY: SECRETS.pvApiKey }
 
 let mock
 let caFile
+/** A folder for this file's own CA files (a FIFO, one over 1 MiB, …). */
+let dir
 
 test.before(async () => {
   mock = await startMock()
-  caFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'vendor-auth-cli-')), 'mock-ca.pem')
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vendor-auth-cli-'))
+  caFile = path.join(dir, 'mock-ca.pem')
   fs.writeFileSync(caFile, mock.caCert)
 })
 
 test.after(async () => {
   await mock.close()
-  fs.rmSync(path.dirname(caFile), { recursive: true, force: true })
+  fs.rmSync(dir, { recursive: true, force: true })
 })
 
 /** Runs the CLI with `env` over an environment without credentials, proxies or DEBUG. */
-async function cli(args, env = {}) {
+async function cli(args, env = {}, timeoutMs = 20_000) {
   // runNode() merges this into process.env; an undefined value removes the variable.
-  const base = { ...NO_CREDENTIALS, DEBUG: undefined, HTTPS_PROXY: undefined, https_proxy: undefined }
+  const base = {
+    ...NO_CREDENTIALS,
+    DEBUG: undefined,
+    HTTPS_PROXY: undefined,
+    https_proxy: undefined,
+    NODE_EXTRA_CA_CERTS: undefined,
+    SSL_CERT_FILE: undefined,
+    SSL_CERT_DIR: undefined,
+    VENDOR_AUTH_FORCE_WASM: undefined,
+  }
   const run = await runNode([BIN, ...args], {
     env: { ...base, NODE_TEST_CONTEXT: undefined, ...env },
-    timeoutMs: 20_000,
+    timeoutMs,
   })
   return { ...run, output: run.stdout + run.stderr }
 }
@@ -150,9 +167,157 @@ test('no credentials, or both vendors: exit 1 with INVALID_OPTIONS saying what t
   const bad = await cli(['check', '--provider', 'other', '--json'], VENDY_ENV)
   assert.equal(JSON.parse(bad.stdout).error.code, 'INVALID_OPTIONS')
   const unknown = await cli(['check', '--stagin'])
-  assert.match(unknown.stderr, /INVALID_OPTIONS: Unknown option '--stagin'/)
+  assert.match(unknown.stderr, /INVALID_OPTIONS: unknown option '--stagin'; did you mean --staging\?/)
   const missingCa = await cli(['check', '--ca-cert', '/nonexistent/ca.pem'], VENDY_ENV)
   assert.match(missingCa.stderr, /could not read --ca-cert \/nonexistent\/ca\.pem: ENOENT/)
+})
+
+/** Both builds, as a user gets each: the native addon, and the WebAssembly build (forced). */
+const BUILDS = [
+  ['native', {}],
+  ['wasm', { VENDOR_AUTH_FORCE_WASM: '1' }],
+]
+
+test("an unknown option is named with the closest known one, not Node's parse error", async () => {
+  mock.reset()
+  const cases = [
+    [['--base-uri', 'https://example.com'], "'--base-uri'; did you mean --base-url\\?"],
+    [['--base-uri=https://example.com'], "'--base-uri'; did you mean --base-url\\?"],
+    [['--baseUrl', 'https://example.com'], "'--baseUrl'; did you mean --base-url\\?"],
+    [['--ca_cert', caFile], "'--ca_cert'; did you mean --ca-cert\\?"],
+    [['--timeout', '5'], "'--timeout'; did you mean --timeout-ms\\?"],
+    [['--exchange-timeout', '5'], "'--exchange-timeout'; did you mean --exchange-timeout-ms\\?"],
+    [['--print'], "'--print'; did you mean --print-token\\?"],
+    [['--frobnicate'], "'--frobnicate'; the options are --provider, --staging, --base-url, --ca-cert, .*--version"],
+  ]
+  const runs = await Promise.all(cases.map(([args]) => cli(['check', ...args], VENDY_ENV)))
+  runs.forEach((run, i) => {
+    assert.equal(run.code, 1, run.output)
+    assert.equal(run.stdout, '')
+    assert.match(run.stderr, new RegExp(`^vendor-auth check failed: INVALID_OPTIONS: unknown option ${cases[i][1]}`))
+    assert.doesNotMatch(run.stderr, /positional argument|Unknown option/, "Node's own words")
+  })
+  const json = await cli(['check', '--json', '--base-uri', 'https://example.com'], VENDY_ENV)
+  const { error } = JSON.parse(json.stdout)
+  assert.equal(error.code, 'INVALID_OPTIONS')
+  assert.match(error.message, /did you mean --base-url\?/)
+  assert.equal(mock.count(), 0)
+})
+
+test('--help on each build: the timeouts with their defaults from the option schema, and how long a dead host is waited for', async () => {
+  const { loadBinding } = require('../lib/native')
+  const defaults = new Map(JSON.parse(loadBinding().optionSchema()).options.map((o) => [o.name, o.default]))
+  const timeout = defaults.get('timeoutMs')
+  const exchange = defaults.get('exchangeTimeoutMs')
+  assert.match(String(exchange), /^\d+$/)
+  for (const [build, env] of BUILDS) {
+    const help = await cli(['--help'], env)
+    assert.equal(help.code, 0, help.output)
+    const text = help.stdout.replace(/\s+/g, ' ')
+    for (const part of [
+      `--timeout-ms <ms> bound on each attempt, connect to last byte (default ${timeout})`,
+      `--exchange-timeout-ms <ms> bound on the whole exchange: every attempt and retry wait (default ${exchange})`,
+      `A host that does not answer is waited for at most --exchange-timeout-ms (${exchange / 1000} s by default)`,
+    ]) {
+      assert.ok(text.includes(part), `${build}: --help lacks "${part}":\n${help.stdout}`)
+    }
+  }
+})
+
+test('--exchange-timeout-ms bounds the whole check against a host that accepts and never answers (each build)', async (t) => {
+  const sockets = new Set()
+  const dead = net.createServer((socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+  await new Promise((resolve) => dead.listen(0, '127.0.0.1', resolve))
+  t.after(() => {
+    for (const socket of sockets) socket.destroy()
+    dead.close()
+  })
+  const baseUrl = `https://127.0.0.1:${dead.address().port}`
+  for (const [build, env] of BUILDS) {
+    // Each attempt may take 5 s; the whole exchange only 0.8 s.
+    const args = ['check', '--json', '--base-url', baseUrl, '--timeout-ms', '5000', '--exchange-timeout-ms', '800']
+    const run = await cli(args, { ...VENDY_ENV, ...env })
+    assert.equal(run.code, 1, run.output)
+    const { error } = JSON.parse(run.stdout)
+    assert.equal(error.code, 'TIMEOUT', `${build}: ${error.message}`)
+    assert.match(error.message, /^no token within exchangeTimeoutMs = 800 ms/, build)
+    // The whole run (a Node start included) ends soon after the bound, before one attempt's 5 s.
+    assert.ok(run.elapsedMs >= 800 && run.elapsedMs < 5_000, `${build}: ${run.elapsedMs} ms`)
+  }
+  const bad = await cli(['check', '--exchange-timeout-ms', '1.5'], VENDY_ENV)
+  assert.match(bad.stderr, /INVALID_OPTIONS: --exchange-timeout-ms must be a positive whole number/)
+})
+
+/** A FIFO in this file's folder (opening one for reading waits for a writer). */
+function fifo(name) {
+  const file = path.join(dir, name)
+  execFileSync('mkfifo', [file])
+  return file
+}
+
+test('--ca-cert that is a device, a FIFO, a folder or over 1 MiB is refused at once; 1 MiB is read', async () => {
+  mock.reset()
+  const huge = path.join(dir, 'huge.pem')
+  fs.writeFileSync(huge, `${mock.caCert}\n`.padEnd(1024 * 1024 + 1, '#'))
+  const cases = [
+    ['/dev/zero', 'is not a regular file \\(a character device\\)'],
+    [fifo('ca-fifo.pem'), 'is not a regular file \\(a FIFO\\)'],
+    [dir, 'is not a regular file \\(a folder\\)'],
+    [huge, 'is larger than 1 MiB, more than any bundle of CA certificates'],
+  ]
+  // Refused before anything is read: 5 s (a Node start on a busy machine) is plenty; the old
+  // reader grew by about 300 MB a second on /dev/zero and waited for ever on the FIFO.
+  const runs = await Promise.all(
+    cases.map(([file]) => cli(['check', '--base-url', mock.baseUrl, '--ca-cert', file], VENDY_ENV, 5_000)),
+  )
+  runs.forEach((run, i) => {
+    const [file, why] = cases[i]
+    assert.equal(run.killed, false, `${file}: still running after 5 s`)
+    assert.equal(run.code, 1, run.output)
+    assert.match(
+      run.stderr,
+      new RegExp(
+        `^vendor-auth check failed: INVALID_OPTIONS: --ca-cert ${file} ${why}; pass a PEM file of CA certificates`,
+      ),
+    )
+  })
+  const largest = path.join(dir, 'largest.pem')
+  fs.writeFileSync(largest, `${mock.caCert}\n`.padEnd(1024 * 1024, '#'))
+  const ok = await cli(['check', '--base-url', mock.baseUrl, '--ca-cert', largest], VENDY_ENV)
+  assert.equal(ok.code, 0, ok.output)
+  assert.equal(mock.count('vendy.auth'), 1)
+})
+
+test('NODE_EXTRA_CA_CERTS naming a device or a file over 1 MiB is ignored with a log line, SSL_CERT_FILE too, at once (each build)', async () => {
+  // (A FIFO there makes Node itself wait before any script runs: the core's reader refusing one
+  // is tested in src/native/conventions.rs.)
+  const huge = path.join(dir, 'huge-extra.pem')
+  fs.writeFileSync(huge, `${mock.caCert}\n`.padEnd(1024 * 1024 + 1, '#'))
+  const cases = [
+    ['/dev/zero', 'it is not a regular file'],
+    [huge, 'it is larger than 1 MiB'],
+  ]
+  for (const [build, env] of BUILDS) {
+    for (const [file, why] of cases) {
+      const extra = { ...VENDY_ENV, ...env, NODE_EXTRA_CA_CERTS: file, DEBUG: 'vendor-auth' }
+      const run = await cli(['check', '--base-url', mock.baseUrl, '--ca-cert', caFile], extra, 10_000)
+      assert.equal(run.killed, false, `${build}, ${file}: still running after 10 s`)
+      assert.equal(run.code, 0, `${build}, ${file}: ${run.output}`)
+      const line = `vendor-auth vendy NODE_EXTRA_CA_CERTS=${file} was ignored: ${why}`
+      assert.ok(run.stderr.includes(line), `${build}: no "${line}" in:\n${run.stderr}`)
+    }
+    // SSL_CERT_FILE (the roots in place of the system's): such a file adds no root, and is not
+    // waited on either (the mock's CA comes from --ca-cert).
+    for (const file of ['/dev/zero', huge]) {
+      const extra = { ...VENDY_ENV, ...env, SSL_CERT_FILE: file }
+      const run = await cli(['check', '--base-url', mock.baseUrl, '--ca-cert', caFile], extra, 10_000)
+      assert.equal(run.killed, false, `${build}, SSL_CERT_FILE=${file}: still running after 10 s`)
+      assert.equal(run.code, 0, `${build}, SSL_CERT_FILE=${file}: ${run.output}`)
+    }
+  }
 })
 
 test('--staging goes to the staging host (seen through a dead loopback proxy: nothing leaves the machine)', async () => {
