@@ -5,6 +5,7 @@
 import './browser.js'
 
 export let authenticate, createClient, AuthClient, VendorAuthError, ErrorCodes, Session, redisTokenStore
+export let upstashTokenStore, durableObjectTokenStore, VendorAuthTokenStore
 export let startMockVendor, forkMockVendor, ENDPOINTS, MOCK_CREDENTIALS
 export let VendorAuthModule, VENDOR_AUTH_CLIENT
 export default undefined

@@ -245,7 +245,8 @@ export interface UpstashTokenStoreOptions {
 /** What `upstashTokenStore()` calls on an @upstash/redis client. */
 export interface UpstashRedisLike {
   get(key: string): Promise<unknown>
-  set(key: string, value: string, options: { px: number; nx?: true }): Promise<unknown>
+  set(key: string, value: string, options: { px: number; nx: true }): Promise<unknown>
+  set(key: string, value: string, options: { px: number }): Promise<unknown>
   eval(script: string, keys: string[], args: string[]): Promise<unknown>
 }
 

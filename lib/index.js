@@ -12,4 +12,22 @@ const { redisTokenStore } = require('./redis')
 
 const { authenticate, createClient, AuthClient } = defineApi(chooseDriverFactory())
 
-module.exports = { authenticate, createClient, AuthClient, VendorAuthError, ErrorCodes, Session, redisTokenStore }
+module.exports = {
+  authenticate,
+  createClient,
+  AuthClient,
+  VendorAuthError,
+  ErrorCodes,
+  Session,
+  redisTokenStore,
+  // The edge stores' adapters, loaded at first use: a process that never uses them loads nothing.
+  upstashTokenStore: (redis, options) => require('./stores/upstash').upstashTokenStore(redis, options),
+  durableObjectTokenStore: (namespace, options) =>
+    require('./stores/durable-object').durableObjectTokenStore(namespace, options),
+}
+// The Durable Object class runs only in workerd (its entry is lib/workerd.mjs); here it is the same
+// class for the types' sake, read when asked for.
+Object.defineProperty(module.exports, 'VendorAuthTokenStore', {
+  enumerable: true,
+  get: () => require('./stores/durable-object').VendorAuthTokenStore,
+})

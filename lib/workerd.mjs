@@ -9,4 +9,7 @@ import edge from './edge.js'
 const vendorAuth = edge.defineEdge(glue, wasmModule)
 
 export const { authenticate, createClient, AuthClient, VendorAuthError, ErrorCodes, Session } = vendorAuth
+// The store adapters: separate modules, left out of a bundle that does not import them.
+export { upstashTokenStore } from './stores/upstash.js'
+export { durableObjectTokenStore, VendorAuthTokenStore } from './stores/durable-object.js'
 export default vendorAuth
