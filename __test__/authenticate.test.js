@@ -659,9 +659,12 @@ describe('package entry points', () => {
       'ErrorCodes',
       'Session',
       'VendorAuthError',
+      'VendorAuthTokenStore',
       'authenticate',
       'createClient',
+      'durableObjectTokenStore',
       'redisTokenStore',
+      'upstashTokenStore',
     ])
     assert.equal(out.provider, 'puppetvendors')
     assert.equal(out.headerName, 'x-access-token')
