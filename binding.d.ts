@@ -93,8 +93,8 @@ export declare class NativeClient {
 export declare class NativeStoreRun {
   /** The first step (once). */
   first(): WireStoreStep
-  /** `get`: the two entries as read (null: absent, empty or not text). */
-  got(session: string | undefined | null, rateLimit: string | undefined | null, now: number): WireStoreStep
+  /** `get`: the three entries as read (null: absent, empty or not text). */
+  got(session: string | undefined | null, rateLimit: string | undefined | null, lock: string | undefined | null, now: number): WireStoreStep
   /** `lock`: whether it was taken. */
   locked(taken: boolean, now: number): WireStoreStep
   /** `set`, `release` or `sleep`: over. */
@@ -204,7 +204,9 @@ export interface WireStoreStep {
   key?: string
   /** `get`: the shared rate limit's key (read with the session's, at once). */
   rateLimitKey?: string
-  /** `lock`, `release`: the lock's owner. */
+  /** `get`: the lock's key (read with the others, at once). */
+  lockKey?: string
+  /** `lock`, `release`: the lock's value (sealed: its owner and until when). */
   owner?: string
   /** `set`: the sealed value. */
   value?: string

@@ -34,6 +34,7 @@ const SUITES = [
   // VENDOR_AUTH_FORCE_WASM), the refresh window, a killed lock holder, a shared 429, Redis
   // stopped and restarted.
   'store.test.js',
+  'store-attacks.test.js',
   'traffic.test.js',
 ]
 const TIMEOUT_MS = 240_000

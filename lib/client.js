@@ -185,6 +185,7 @@ function defineClient(createDriver) {
       this.#state = EMPTY
       this.#pendingHeader = null
       this.#driver.close()
+      if (this.#shared) this.#shared.close()
     }
 
     #get(options, pick) {

@@ -36,7 +36,7 @@ export interface Driver {
 /** One obtain of the shared store: each method reports an answer and returns the next step. */
 export interface StoreRun {
   first(): WireStoreStep
-  got(session: string | null, rateLimit: string | null, now: number): WireStoreStep
+  got(session: string | null, rateLimit: string | null, lock: string | null, now: number): WireStoreStep
   locked(taken: boolean, now: number): WireStoreStep
   done(): WireStoreStep
   exchanged(ok: boolean, now: number): WireStoreStep

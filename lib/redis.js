@@ -4,6 +4,7 @@
 // client is passed in, and told apart by its API.
 
 const { VendorAuthError } = require('./errors')
+const { ATTACH } = require('./store')
 
 /** Delete the lock only if we still own it (a lock that expired may be someone else's now). */
 const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
@@ -24,8 +25,10 @@ function redisTokenStore(client, options = {}) {
   if (typeof keyPrefix !== 'string') throw new VendorAuthError('INVALID_OPTIONS', 'keyPrefix must be a string')
   const api = kindOf(client)
   const k = (key) => keyPrefix + key
+  const attach = guardErrors(client)
   if (api === 'ioredis') {
     return Object.freeze({
+      [ATTACH]: attach,
       get: (key) => client.get(k(key)),
       set: async (key, value, ttlMs) => {
         await client.set(k(key), value, 'PX', ttlMs)
@@ -37,6 +40,7 @@ function redisTokenStore(client, options = {}) {
     })
   }
   return Object.freeze({
+    [ATTACH]: attach,
     get: (key) => client.get(k(key)),
     set: async (key, value, ttlMs) => {
       await client.set(k(key), value, { PX: ttlMs })
@@ -46,6 +50,40 @@ function redisTokenStore(client, options = {}) {
       await client.eval(RELEASE, { keys: [k(key)], arguments: [owner] })
     },
   })
+}
+
+/**
+ * A Redis client with no `'error'` listener ends the process on its first connection error
+ * (node-redis and ioredis are EventEmitters), although a store fault must never fail a call. When
+ * the client has none, add one: each outage (up to the client's next `'ready'`) is reported once
+ * to every vendor-auth client using this store, as a `STORE_UNAVAILABLE` `'error'` event with the
+ * Redis error as `cause`. A client with its own listener is left alone. Returns the store's
+ * `[ATTACH]` hook (lib/store.js): `attach(report, log)` → detach.
+ */
+function guardErrors(client) {
+  const sinks = new Set()
+  const emitter = typeof client.on === 'function' && typeof client.listenerCount === 'function'
+  const added = emitter && client.listenerCount('error') === 0
+  if (added) {
+    let reported = false
+    client.on('error', (error) => {
+      if (reported) return
+      reported = true
+      for (const sink of sinks) sink.report(error)
+    })
+    client.on('ready', () => {
+      reported = false
+    })
+  }
+  return (report, log) => {
+    if (!added) return () => {}
+    const sink = { report }
+    sinks.add(sink)
+    log(
+      "redisTokenStore: the Redis client had no 'error' listener, so one was added: a Redis error is reported as STORE_UNAVAILABLE and cannot end the process",
+    )
+    return () => sinks.delete(sink)
+  }
 }
 
 /** 'ioredis' or 'node-redis', from the client's own API. */

@@ -13,6 +13,11 @@ const { VendorAuthError } = require('./errors')
 const { exchange } = require('./outcome')
 
 const METHODS = ['get', 'set', 'lock', 'release']
+/**
+ * An optional hook of a store (an own property, e.g. redisTokenStore's): `attach(report, log)`
+ * lets it report its own faults (`report(cause)`, as STORE_UNAVAILABLE) and returns a detach.
+ */
+const ATTACH = Symbol.for('vendor-auth.tokenStore.attach')
 const DEFAULT_TIMEOUT_MS = 300
 const NONCE_BYTES = 24
 
@@ -78,6 +83,7 @@ class SharedStore {
   #timeoutMs
   #log
   #report
+  #detach
 
   /**
    * @param {object} store the user's tokenStore
@@ -91,6 +97,24 @@ class SharedStore {
     this.#timeoutMs = checkTimeout(timeoutMs)
     this.#log = log
     this.#report = report
+    const attach = Object.getOwnPropertyDescriptor(store, ATTACH)
+    if (attach !== undefined && typeof attach.value === 'function') {
+      this.#detach = attach.value((cause) => this.#storeError(cause), log)
+    }
+  }
+
+  /** Stop hearing from the store (the client closed). */
+  close() {
+    if (typeof this.#detach === 'function') this.#detach()
+    this.#detach = undefined
+  }
+
+  /** The store reported a fault of its own (e.g. the Redis connection dropped). */
+  #storeError(cause) {
+    const provider = this.#driver.provider
+    const message = `the token store reported an error (${kindOf(cause)}); each process gets its own tokens while it is down, and no call fails`
+    this.#log(`${provider} token store: ${message}`)
+    this.#report(new VendorAuthError('STORE_UNAVAILABLE', message, { provider, cause }))
   }
 
   /**
@@ -109,11 +133,12 @@ class SharedStore {
       try {
         switch (step.op) {
           case 'get': {
-            const [session, rateLimit] = await Promise.all([
+            const [session, rateLimit, lock] = await Promise.all([
               this.#call('get', step.key),
               this.#call('get', step.rateLimitKey),
+              this.#call('get', step.lockKey),
             ])
-            step = run.got(text(session), text(rateLimit), Date.now())
+            step = run.got(text(session), text(rateLimit), text(lock), Date.now())
             break
           }
           case 'lock':
@@ -193,4 +218,4 @@ function kindOf(error) {
     : typeof error
 }
 
-module.exports = { SharedStore, storeMethods, DEFAULT_TIMEOUT_MS }
+module.exports = { SharedStore, storeMethods, DEFAULT_TIMEOUT_MS, ATTACH }

@@ -30,8 +30,12 @@ pub const DEFER_MS: u64 = 250;
 const POLL_MS: [u64; 6] = [5, 10, 20, 40, 80, 100];
 /// The lock outlives its holder's exchange and three store calls by this much.
 const LOCK_MARGIN_MS: u64 = 500;
-/// A waiter gives up this long after the longest a live holder can hold the lock.
+/// A waiter gives up this long after the longest a live holder can hold the lock; also the clock
+/// skew allowed between a lock's writer and its readers.
 const WAIT_MARGIN_MS: u64 = 1_000;
+/// The longest lifetime this library gives a lock, whatever its options (`exchangeTimeoutMs` and
+/// `storeTimeoutMs` at their maxima): a lock that claims more was not written by a live holder.
+pub const MAX_LOCK_LIFETIME_MS: u64 = 3_600_000 + 3 * 60_000 + LOCK_MARGIN_MS;
 
 /// What a client remembers of its store between calls.
 #[derive(Debug, Default)]
@@ -53,12 +57,13 @@ pub struct StoreFault {
 /// What the runtime does next for one `obtain`.
 #[derive(Debug)]
 pub enum StoreStep {
-    /// Read both entries (at once): the sealed session and the sealed rate limit.
+    /// Read the three entries (at once): the sealed session, the sealed rate limit, the lock.
     Get {
         session_key: String,
         rate_limit_key: String,
+        lock_key: String,
     },
-    /// `lock(key, owner, ttlMs)`: whether it was taken.
+    /// `lock(key, owner, ttlMs)`: whether it was taken (`owner` is a sealed lock value).
     Lock {
         key: String,
         owner: String,
@@ -70,7 +75,8 @@ pub enum StoreStep {
         value: String,
         ttl_ms: u64,
     },
-    /// `release(key, owner)`.
+    /// `release(key, owner)`: delete the lock if its value is still `owner` (ours, or a
+    /// squatter's being cleared).
     Release { key: String, owner: String },
     /// Wait this long, then report back.
     Sleep(u64),
@@ -120,6 +126,11 @@ enum Phase {
     WaitSleep,
     WaitLook,
     WaitLock,
+    /// Deleting a squatted lock (a value that does not open, or past any lifetime we give a
+    /// lock); then reading again (`waiting`: as a waiter).
+    Clear {
+        waiting: bool,
+    },
     /// Our own exchange, without the lock; `share`: publish its result (best effort).
     Own {
         share: bool,
@@ -132,12 +143,19 @@ enum Phase {
 #[derive(Debug)]
 pub struct StoreRun {
     background: bool,
+    /// The random id in our lock values.
     owner: String,
+    /// The lock value we last wrote (sealed: owner and until when), released by value.
+    lock_value: String,
     nonce: [u8; NONCE_LEN],
+    /// Values sealed so far in this run (each under its own nonce, derived from `nonce`).
+    sealed: u64,
     lock_ttl_ms: u64,
     phase: Phase,
     polls: usize,
     wait_until_ms: u64,
+    /// A squatted lock was cleared once already.
+    cleared: bool,
     /// The lock holder's result, once it has one (released before it is handed over).
     held: Option<StoreEnd>,
     keys: Keys,
@@ -170,11 +188,14 @@ impl Driver {
         let mut run = StoreRun {
             background,
             owner,
+            lock_value: String::new(),
             nonce,
+            sealed: 0,
             lock_ttl_ms,
             phase: Phase::Look,
             polls: 0,
             wait_until_ms: 0,
+            cleared: false,
             held: None,
             keys: Keys {
                 session: format!("{id}:session"),
@@ -192,12 +213,13 @@ impl Driver {
         Ok((run, next))
     }
 
-    /// The two entries as read (`None`: absent, empty or not text).
+    /// The three entries as read (`None`: absent, empty or not text).
     pub fn store_got(
         &mut self,
         run: &mut StoreRun,
         session: Option<&str>,
         rate_limit: Option<&str>,
+        lock: Option<&str>,
         now_ms: u64,
     ) -> StoreNext {
         let mut next = StoreNext::pending();
@@ -217,10 +239,113 @@ impl Driver {
                 run.phase = Phase::HoldExchange;
                 run.exchange()
             }
-            (Phase::WaitLook, None) => run.lock(Phase::WaitLock),
-            (_, None) => run.lock(Phase::Lock),
+            (phase, None) => {
+                let waiting = phase == Phase::WaitLook;
+                match self.lock_state(lock, now_ms) {
+                    LockState::Free => self.store_lock(run, waiting, now_ms),
+                    LockState::Held { until_ms } => {
+                        if waiting || !run.background {
+                            // The holder's own word bounds the wait (with the skew allowance).
+                            run.wait_until_ms = until_ms.saturating_add(WAIT_MARGIN_MS);
+                        }
+                        self.lock_taken(run, now_ms, &mut next.log)
+                    }
+                    LockState::Squatted(value) => self.squatted(run, value, waiting, &mut next.log),
+                }
+            }
         };
         next
+    }
+
+    /// What a lock value (as read) says.
+    fn lock_state<'v>(&mut self, lock: Option<&'v str>, now_ms: u64) -> LockState<'v> {
+        let Some(value) = lock else {
+            return LockState::Free;
+        };
+        match self.open_lock(value) {
+            Some(until_ms)
+                if until_ms.saturating_add(WAIT_MARGIN_MS) > now_ms
+                    && until_ms <= now_ms.saturating_add(MAX_LOCK_LIFETIME_MS) =>
+            {
+                LockState::Held { until_ms }
+            }
+            _ => LockState::Squatted(value),
+        }
+    }
+
+    /// Take the lock with a fresh value of ours (it lasts the lock's lifetime from now).
+    fn store_lock(&mut self, run: &mut StoreRun, waiting: bool, now_ms: u64) -> StoreStep {
+        let until_ms = now_ms.saturating_add(run.lock_ttl_ms);
+        let nonce = run.next_nonce();
+        match self.seal_lock(&run.owner, until_ms, &nonce) {
+            Ok(value) => {
+                run.lock_value = value;
+                run.lock(if waiting {
+                    Phase::WaitLock
+                } else {
+                    Phase::Lock
+                })
+            }
+            // A pending driver cannot get here (it has no store key); be safe all the same.
+            Err(_) => {
+                run.phase = Phase::Own { share: false };
+                run.exchange()
+            }
+        }
+    }
+
+    /// A lock nobody with our credentials wrote, or past any lifetime we give one: never waited
+    /// for. Delete it (by its exact value) and look again, once; if it is back, exchange on our own.
+    fn squatted(
+        &mut self,
+        run: &mut StoreRun,
+        value: &str,
+        waiting: bool,
+        log: &mut Vec<String>,
+    ) -> StoreStep {
+        if run.cleared {
+            let line = "token store: the lock is squatted again; exchanging on our own";
+            log.push(self.line(line));
+            run.phase = Phase::Own { share: true };
+            run.background = false;
+            return run.exchange();
+        }
+        let line = "token store: the lock holds a value vendor-auth did not write (or one past any lock's lifetime); not waiting for it, deleting it";
+        log.push(self.line(line));
+        run.cleared = true;
+        run.phase = Phase::Clear { waiting };
+        StoreStep::Release {
+            key: run.keys.lock.clone(),
+            owner: value.to_owned(),
+        }
+    }
+
+    /// The lock is held by a live holder (or was taken just before us): a background refresh
+    /// keeps serving; a caller waits (polling) until `wait_until_ms`, then exchanges on its own.
+    fn lock_taken(&mut self, run: &mut StoreRun, now_ms: u64, log: &mut Vec<String>) -> StoreStep {
+        if run.phase == Phase::Look || run.phase == Phase::Lock {
+            if run.background {
+                self.defer_refresh(DEFER_MS, now_ms);
+                let line = "token store: another process is refreshing; serving the current token";
+                log.push(self.line(line));
+                return run.done(StoreEnd::Replan);
+            }
+            if run.wait_until_ms == 0 {
+                run.wait_until_ms = now_ms + run.lock_ttl_ms + WAIT_MARGIN_MS;
+            }
+        }
+        if now_ms < run.wait_until_ms {
+            run.phase = Phase::WaitSleep;
+            let wait = POLL_MS[run.polls.min(POLL_MS.len() - 1)];
+            run.polls += 1;
+            return StoreStep::Sleep(wait);
+        }
+        log.push(self.line(
+            "token store: no session from the lock holder in the time its lock allows; exchanging on our own",
+        ));
+        run.phase = Phase::Own { share: true };
+        run.background = false;
+        run.exchange()
     }
 
     /// The lock: taken or not.
@@ -236,30 +361,8 @@ impl Driver {
             next.step = run.get();
             return next;
         }
-        if run.phase == Phase::Lock && run.background {
-            self.defer_refresh(DEFER_MS, now_ms);
-            let line = "token store: another process is refreshing; serving the current token";
-            next.log.push(self.line(line));
-            next.step = run.done(StoreEnd::Replan);
-            return next;
-        }
-        if run.phase == Phase::Lock {
-            run.wait_until_ms = now_ms + run.lock_ttl_ms + WAIT_MARGIN_MS;
-        }
-        if now_ms < run.wait_until_ms {
-            run.phase = Phase::WaitSleep;
-            let wait = POLL_MS[run.polls.min(POLL_MS.len() - 1)];
-            run.polls += 1;
-            next.step = StoreStep::Sleep(wait);
-            return next;
-        }
-        let waited = run.lock_ttl_ms + WAIT_MARGIN_MS;
-        next.log.push(self.line(&format!(
-            "token store: no session from the lock holder within {waited} ms; exchanging on our own"
-        )));
-        run.phase = Phase::Own { share: true };
-        run.background = false;
-        next.step = run.exchange();
+        // Taken by another just now: its value is read with the next look.
+        next.step = self.lock_taken(run, now_ms, &mut next.log);
         next
     }
 
@@ -275,6 +378,14 @@ impl Driver {
             Phase::HoldPublish => run.release(StoreEnd::Exchanged),
             Phase::Release => run.hand_over(),
             Phase::OwnPublish => run.done(StoreEnd::Exchanged),
+            Phase::Clear { waiting } => {
+                run.phase = if waiting {
+                    Phase::WaitLook
+                } else {
+                    Phase::Look
+                };
+                run.get()
+            }
             _ => run.done(StoreEnd::Replan),
         };
         next
@@ -348,15 +459,8 @@ impl Driver {
             log.push(self.line(line));
             return None;
         };
-        let token = stored.token.expose_secret();
-        if self.dropped_token().is_some_and(|dropped| dropped == token) {
+        if !self.may_adopt_stored(stored.token.expose_secret(), stored.expires_at_ms) {
             return None;
-        }
-        if let Some((current, _)) = self.current() {
-            let older = stored.expires_at_ms <= current.expires_at_ms;
-            if older || current.token.expose_secret() == token {
-                return None;
-            }
         }
         let adopted = self.adopt(stored.token, stored.expires_at_ms, stored.metadata, now_ms);
         let adopted = match adopted {
@@ -426,6 +530,16 @@ impl Driver {
     }
 }
 
+/// What the lock's value says.
+enum LockState<'v> {
+    /// No lock.
+    Free,
+    /// A live holder's, lasting until then (by its clock).
+    Held { until_ms: u64 },
+    /// Not ours (does not open), expired but still there, or claiming more than any lock lives.
+    Squatted(&'v str),
+}
+
 impl StoreNext {
     /// A next step still to be decided (an answer that leads nowhere ends the obtain).
     fn pending() -> Self {
@@ -448,16 +562,29 @@ impl StoreRun {
         StoreStep::Get {
             session_key: self.keys.session.clone(),
             rate_limit_key: self.keys.rate_limit.clone(),
+            lock_key: self.keys.lock.clone(),
         }
     }
 
+    /// Take the lock with `lock_value` (sealed by the caller).
     fn lock(&mut self, phase: Phase) -> StoreStep {
         self.phase = phase;
         StoreStep::Lock {
             key: self.keys.lock.clone(),
-            owner: self.owner.clone(),
+            owner: self.lock_value.clone(),
             ttl_ms: self.lock_ttl_ms,
         }
+    }
+
+    /// A nonce for the next lock value: the run's nonce with a counter folded in (the session or
+    /// rate limit this run publishes uses the nonce itself), so no two values share one.
+    fn next_nonce(&mut self) -> [u8; NONCE_LEN] {
+        self.sealed += 1;
+        let mut nonce = self.nonce;
+        for (byte, count) in nonce.iter_mut().zip(self.sealed.to_le_bytes()) {
+            *byte ^= count;
+        }
+        nonce
     }
 
     /// Release the lock, then end with `end`. (Awaited: a process frozen right after answering,
@@ -467,7 +594,7 @@ impl StoreRun {
         self.held = Some(end);
         StoreStep::Release {
             key: self.keys.lock.clone(),
-            owner: self.owner.clone(),
+            owner: self.lock_value.clone(),
         }
     }
 
@@ -546,11 +673,19 @@ mod tests {
             StoreStep::Get {
                 session_key,
                 rate_limit_key,
+                lock_key,
             } => {
                 count(store, "get");
                 let session = store.values.get(&session_key).cloned();
                 let limit = store.values.get(&rate_limit_key).cloned();
-                d.store_got(run, session.as_deref(), limit.as_deref(), now)
+                let lock = store.values.get(&lock_key).cloned();
+                d.store_got(
+                    run,
+                    session.as_deref(),
+                    limit.as_deref(),
+                    lock.as_deref(),
+                    now,
+                )
             }
             StoreStep::Lock { key, owner, .. } => {
                 count(store, "lock");
@@ -642,7 +777,7 @@ mod tests {
             .store_begin(true, "me".into(), [1; NONCE_LEN], 300, NOW)
             .unwrap();
         assert!(matches!(next.step, StoreStep::Get { .. }));
-        let next = d.store_got(&mut run, None, None, NOW);
+        let next = d.store_got(&mut run, None, None, None, NOW);
         assert!(
             matches!(next.step, StoreStep::Lock { ttl_ms: 3_400, .. }),
             "{next:?}"
@@ -654,7 +789,7 @@ mod tests {
         let (mut run, _) = d
             .store_begin(false, "me".into(), [1; NONCE_LEN], 300, NOW)
             .unwrap();
-        d.store_got(&mut run, None, None, NOW);
+        d.store_got(&mut run, None, None, None, NOW);
         let mut waits = Vec::new();
         let mut now = NOW;
         let mut next = d.store_locked(&mut run, false, now);
@@ -663,7 +798,7 @@ mod tests {
             now += ms;
             assert!(matches!(d.store_done(&mut run).step, StoreStep::Get { .. }));
             assert!(matches!(
-                d.store_got(&mut run, None, None, now).step,
+                d.store_got(&mut run, None, None, None, now).step,
                 StoreStep::Lock { .. }
             ));
             next = d.store_locked(&mut run, false, now);
@@ -677,7 +812,7 @@ mod tests {
             matches!(next.step, StoreStep::Exchange { background: false }),
             "{next:?}"
         );
-        assert!(next.log[0].contains("no session from the lock holder within 4400 ms"));
+        assert!(next.log[0].contains("no session from the lock holder"));
     }
 
     #[test]
@@ -713,7 +848,7 @@ mod tests {
         let (mut run, _) = d
             .store_begin(false, "me".into(), [1; NONCE_LEN], 300, NOW + 5_000)
             .unwrap();
-        let next = d.store_got(&mut run, None, None, NOW + 5_000);
+        let next = d.store_got(&mut run, None, None, None, NOW + 5_000);
         assert!(next.log[0].contains("token store answers again"));
     }
 
@@ -724,9 +859,9 @@ mod tests {
         let (mut run, _) = a
             .store_begin(false, "a".into(), [2; NONCE_LEN], 300, NOW)
             .unwrap();
-        a.store_got(&mut run, None, None, NOW);
+        a.store_got(&mut run, None, None, None, NOW);
         a.store_locked(&mut run, true, NOW);
-        let next = a.store_got(&mut run, None, None, NOW);
+        let next = a.store_got(&mut run, None, None, None, NOW);
         assert!(matches!(next.step, StoreStep::Exchange { .. }));
         let ok = exchange(&mut a, false, "t", false, NOW);
         let next = a.store_exchanged(&mut run, ok, NOW);
@@ -743,7 +878,7 @@ mod tests {
         let (mut run, _) = b
             .store_begin(false, "b".into(), [3; NONCE_LEN], 300, NOW + 5)
             .unwrap();
-        let next = b.store_got(&mut run, None, Some(&value), NOW + 5);
+        let next = b.store_got(&mut run, None, Some(&value), None, NOW + 5);
         assert!(matches!(next.step, StoreStep::Done(StoreEnd::Replan)));
         assert!(matches!(b.plan(NOW + 6), Plan::Reject(_)));
     }
@@ -766,6 +901,161 @@ mod tests {
         assert!(!b.is_closed());
         b.close();
         assert!(!b.invalidate(), "invalidate() after close() drops nothing");
+    }
+
+    /// Run one obtain of `d` against `store` where the lock key holds `squat` (kept there by an
+    /// attacker who writes it back whenever it is deleted, if `sticky`). Returns the end, the
+    /// exchanges made, the store calls and the time it took (polls advance the clock).
+    fn obtain_against_squat(
+        d: &mut Driver,
+        squat: &str,
+        sticky: bool,
+    ) -> (StoreEnd, usize, usize, u64) {
+        let mut store = Store::default();
+        let lock_key = format!("{}:lock", d.store_key().unwrap());
+        store.values.insert(lock_key.clone(), squat.to_owned());
+        let (mut run, mut next) = d
+            .store_begin(false, "me".into(), [9; NONCE_LEN], 300, NOW)
+            .unwrap();
+        let (mut now, mut exchanges) = (NOW, 0);
+        loop {
+            if sticky && !store.values.contains_key(&lock_key) {
+                store.values.insert(lock_key.clone(), squat.to_owned());
+            }
+            if let StoreStep::Sleep(ms) = next.step {
+                now += ms;
+            }
+            match perform(
+                d,
+                &mut run,
+                next.step,
+                &mut store,
+                &mut exchanges,
+                "fresh",
+                now,
+            ) {
+                Ok(n) => next = n,
+                Err(end) => return (end, exchanges, store.calls.values().sum(), now - NOW),
+            }
+        }
+    }
+
+    #[test]
+    fn a_squatted_lock_is_never_waited_for() {
+        // A value vendor-auth did not write: deleted (by its value), then the lock is ours.
+        let mut d = driver();
+        let (end, exchanges, calls, took) = obtain_against_squat(&mut d, "anything", false);
+        assert!(matches!(end, StoreEnd::Exchanged), "{end:?}");
+        assert_eq!((exchanges, took), (1, 0), "no wait at all");
+        assert!(calls <= 7, "{calls} store calls");
+
+        // Written back at once every time: the second sighting means our own exchange.
+        let mut d = driver();
+        let (end, exchanges, calls, took) = obtain_against_squat(&mut d, "anything", true);
+        assert!(matches!(end, StoreEnd::Exchanged), "{end:?}");
+        assert_eq!((exchanges, took), (1, 0));
+        assert!(calls <= 7, "{calls} store calls");
+
+        // A lock of ours that outlived its lifetime (a store that ignored the TTL), and one that
+        // claims more than any lock lives: neither is waited for.
+        for until in [NOW - 2_000, NOW + MAX_LOCK_LIFETIME_MS + 1] {
+            let mut d = driver();
+            let stale = d.seal_lock("other", until, &[3; NONCE_LEN]).unwrap();
+            let (end, exchanges, _, took) = obtain_against_squat(&mut d, &stale, true);
+            assert!(matches!(end, StoreEnd::Exchanged), "{until}: {end:?}");
+            assert_eq!((exchanges, took), (1, 0), "{until}");
+        }
+    }
+
+    #[test]
+    fn a_live_holders_lock_is_waited_for_as_long_as_it_says_and_a_refresh_keeps_serving() {
+        // A live holder's lock (it opens, until NOW + 3 s): a caller polls until 3 s + the skew
+        // allowance, then exchanges on its own.
+        let mut d = driver();
+        let live = d.seal_lock("other", NOW + 3_000, &[3; NONCE_LEN]).unwrap();
+        let (end, exchanges, _, took) = obtain_against_squat(&mut d, &live, true);
+        assert!(matches!(end, StoreEnd::Exchanged), "{end:?}");
+        assert_eq!(exchanges, 1);
+        assert!((4_000..4_200).contains(&took), "waited {took} ms");
+
+        // A background refresh reads the lock with the session and does not even try it.
+        let mut d = driver();
+        let (mut run, _) = d
+            .store_begin(true, "me".into(), [1; NONCE_LEN], 300, NOW)
+            .unwrap();
+        let next = d.store_got(&mut run, None, None, Some(&live), NOW);
+        assert!(
+            matches!(next.step, StoreStep::Done(StoreEnd::Replan)),
+            "{next:?}"
+        );
+        assert!(next.log[0].contains("another process is refreshing"));
+        // A squatted one is cleared rather than deferred to.
+        let (mut run, _) = d
+            .store_begin(true, "me".into(), [1; NONCE_LEN], 300, NOW)
+            .unwrap();
+        let next = d.store_got(&mut run, None, None, Some("squat"), NOW);
+        assert!(
+            matches!(&next.step, StoreStep::Release { owner, .. } if owner == "squat"),
+            "{next:?}"
+        );
+    }
+
+    #[test]
+    fn our_lock_values_open_only_under_our_credentials_and_differ_each_time() {
+        let mut run_a = driver();
+        let (mut run, _) = run_a
+            .store_begin(false, "me".into(), [1; NONCE_LEN], 300, NOW)
+            .unwrap();
+        let StoreStep::Lock { owner: first, .. } =
+            run_a.store_got(&mut run, None, None, None, NOW).step
+        else {
+            panic!()
+        };
+        run_a.store_locked(&mut run, false, NOW);
+        run_a.store_done(&mut run);
+        let StoreStep::Lock { owner: second, .. } =
+            run_a.store_got(&mut run, None, None, None, NOW + 5).step
+        else {
+            panic!()
+        };
+        assert_ne!(first, second, "a fresh nonce for each lock value");
+        assert_eq!(run_a.open_lock(&first), Some(NOW + 3_400));
+        let mut other = Driver::new(
+            RawOptions::new()
+                .with("provider", "puppetvendors")
+                .with("apiKey", "vk_test_other"),
+            &|_| None,
+        )
+        .unwrap();
+        assert_eq!(other.open_lock(&first), None);
+    }
+
+    #[test]
+    fn a_replayed_older_session_never_rolls_back_a_client_that_held_a_newer_one() {
+        let (mut a, mut b) = (driver(), driver());
+        let mut store = Store::default();
+        let mut exchanges = 0;
+        obtain(&mut a, &mut store, &mut exchanges, NOW);
+        let session_key = format!("{}:session", a.store_key().unwrap());
+        let old = store.values[&session_key].clone();
+        // Later, a newer token is published (a's next exchange) and b adopts it.
+        a.invalidate();
+        assert!(matches!(
+            obtain(&mut a, &mut store, &mut exchanges, NOW + 60_000),
+            StoreEnd::Exchanged
+        ));
+        assert!(matches!(
+            obtain(&mut b, &mut store, &mut exchanges, NOW + 60_001),
+            StoreEnd::Adopted(..)
+        ));
+        // An attacker writes the old sealed value back; b drops its token (a 401).
+        store.values.insert(session_key, old);
+        b.invalidate();
+        let end = obtain(&mut b, &mut store, &mut exchanges, NOW + 60_002);
+        assert!(
+            matches!(end, StoreEnd::Exchanged),
+            "not adopted back: {end:?}"
+        );
     }
 
     proptest! {

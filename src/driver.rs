@@ -26,8 +26,31 @@ pub struct Driver {
     closed: bool,
     /// The shared store's health as this client saw it (src/coordinator.rs).
     store: StoreHealth,
-    /// The last token invalidated: never adopted again from the shared store.
-    dropped: Option<SecretString>,
+    /// What this client has held and dropped, so that the shared store cannot roll it back.
+    held: Held,
+}
+
+/// The tokens invalidated (refused by the API, or dropped by the caller) are never adopted again
+/// from the shared store, and nothing is adopted that expires no later than a session this client
+/// already held: a replayed older sealed value cannot roll a warm client back.
+#[derive(Debug, Default)]
+struct Held {
+    /// The last [`Held::KEPT`] tokens invalidated (secrets; only compared).
+    dropped: Vec<SecretString>,
+    /// The latest expiry of a session this client held and dropped.
+    latest_expiry_ms: u64,
+}
+
+impl Held {
+    const KEPT: usize = 8;
+
+    fn drop_session(&mut self, token: SecretString, expires_at_ms: u64) {
+        if self.dropped.len() == Self::KEPT {
+            self.dropped.remove(0);
+        }
+        self.dropped.push(token);
+        self.latest_expiry_ms = self.latest_expiry_ms.max(expires_at_ms);
+    }
 }
 
 #[derive(Debug)]
@@ -120,7 +143,7 @@ impl Driver {
                     state: State::Pending { raw, error },
                     closed: false,
                     store: StoreHealth::default(),
-                    dropped: None,
+                    held: Held::default(),
                 })
             }
             Err(error) => Err(error),
@@ -134,7 +157,7 @@ impl Driver {
             state: State::Ready(Box::new(Ready::new(options))),
             closed: false,
             store: StoreHealth::default(),
-            dropped: None,
+            held: Held::default(),
         }
     }
 
@@ -262,10 +285,13 @@ impl Driver {
         }
         match &mut self.state {
             State::Ready(ready) => {
-                let token = ready.lifecycle.current().map(|(s, _)| s.token.clone());
+                let current = ready
+                    .lifecycle
+                    .current()
+                    .map(|(s, _)| (s.token.clone(), s.expires_at_ms));
                 let dropped = ready.lifecycle.invalidate();
-                if dropped && token.is_some() {
-                    self.dropped = token;
+                if let (true, Some((token, expires_at_ms))) = (dropped, current) {
+                    self.held.drop_session(token, expires_at_ms);
                 }
                 dropped
             }
@@ -282,9 +308,22 @@ impl Driver {
         }
     }
 
-    /// The last token invalidated (never adopted again from the shared store).
-    pub(crate) fn dropped_token(&self) -> Option<&str> {
-        self.dropped.as_ref().map(ExposeSecret::expose_secret)
+    /// Whether a session from the shared store may replace what this client holds: not a token
+    /// it invalidated, not one that expires earlier than a session it dropped (a replayed older
+    /// value; tokens issued in the same second share an expiry), and newer than the current one.
+    pub(crate) fn may_adopt_stored(&self, token: &str, expires_at_ms: u64) -> bool {
+        if self.held.dropped.iter().any(|t| t.expose_secret() == token) {
+            return false;
+        }
+        if expires_at_ms < self.held.latest_expiry_ms {
+            return false;
+        }
+        match self.current() {
+            Some((current, _)) => {
+                expires_at_ms > current.expires_at_ms && current.token.expose_secret() != token
+            }
+            None => true,
+        }
     }
 
     /// Whether `close()` was called.
@@ -344,6 +383,21 @@ impl Driver {
     /// does not open (another key, a changed byte).
     pub(crate) fn open_session(&mut self, sealed: &str) -> Option<StoredSession> {
         self.ready_mut().ok()?.seal().open_session(sealed)
+    }
+
+    /// A lock value for the shared store: `owner`, until `until_ms`, sealed under `nonce`.
+    pub(crate) fn seal_lock(
+        &mut self,
+        owner: &str,
+        until_ms: u64,
+        nonce: &[u8; NONCE_LEN],
+    ) -> Result<String, Error> {
+        Ok(self.ready_mut()?.seal().seal_lock(owner, until_ms, nonce))
+    }
+
+    /// Until when a lock value read from the store lasts; `None` when it does not open.
+    pub(crate) fn open_lock(&mut self, sealed: &str) -> Option<u64> {
+        self.ready_mut().ok()?.seal().open_lock(sealed)
     }
 
     /// The remembered rate limit sealed for the shared store, with how long it lasts (ms).

@@ -41,6 +41,7 @@ const MAX_SEALED_LEN: usize = 64 * 1024;
 enum Kind {
     Session,
     RateLimit,
+    Lock,
 }
 
 impl Kind {
@@ -48,6 +49,7 @@ impl Kind {
         match self {
             Self::Session => b"session",
             Self::RateLimit => b"rate-limit",
+            Self::Lock => b"lock",
         }
     }
 }
@@ -112,7 +114,30 @@ struct RateLimitBody {
     vendor_code: Option<String>,
 }
 
+/// A lock's value: who holds it, and until when (by the holder's clock). Sealed, so that a value
+/// nobody with the credential wrote is known for what it is (squatted) and never waited for.
+#[derive(Serialize, Deserialize)]
+struct LockBody<'a> {
+    owner: &'a str,
+    until_ms: u64,
+}
+
 impl StoreSeal {
+    /// A lock value for `owner` (a random id) that lasts until `until_ms`, sealed under `nonce`.
+    pub fn seal_lock(&self, owner: &str, until_ms: u64, nonce: &[u8; NONCE_LEN]) -> String {
+        let plain =
+            serde_json::to_vec(&LockBody { owner, until_ms }).expect("plain data serializes");
+        self.seal(Kind::Lock, &plain, nonce)
+    }
+
+    /// Until when a lock value says it lasts; `None` when it does not open (not written with
+    /// these credentials: a squatter's, or another format).
+    pub fn open_lock(&self, sealed: &str) -> Option<u64> {
+        let plain = self.open(Kind::Lock, sealed)?;
+        let body: LockBody<'_> = serde_json::from_slice(&plain).ok()?;
+        Some(body.until_ms)
+    }
+
     /// Derive the key id and the sealing key of `provider`'s credentials.
     pub fn new(provider: &dyn Provider) -> Self {
         let request = provider.authenticate_request();

@@ -251,7 +251,10 @@ pub struct WireStoreStep {
     /// `get`: the shared rate limit's key (read with the session's, at once).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rate_limit_key: Option<String>,
-    /// `lock`, `release`: the lock's owner.
+    /// `get`: the lock's key (read with the others, at once).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lock_key: Option<String>,
+    /// `lock`, `release`: the lock's value (sealed: its owner and until when).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
     /// `set`: the sealed value.
@@ -286,9 +289,11 @@ impl From<StoreNext> for WireStoreStep {
             StoreStep::Get {
                 session_key,
                 rate_limit_key,
+                lock_key,
             } => {
                 wire.key = Some(session_key);
                 wire.rate_limit_key = Some(rate_limit_key);
+                wire.lock_key = Some(lock_key);
                 "get"
             }
             StoreStep::Lock { key, owner, ttl_ms } => {

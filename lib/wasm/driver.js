@@ -199,7 +199,8 @@ class WasmDriver {
     const step = (text) => JSON.parse(text)
     return {
       first: () => step(run.first()),
-      got: (session, rateLimit, at) => step(run.got(session ?? undefined, rateLimit ?? undefined, at)),
+      got: (session, rateLimit, lock, at) =>
+        step(run.got(session ?? undefined, rateLimit ?? undefined, lock ?? undefined, at)),
       locked: (taken, at) => step(run.locked(taken, at)),
       done: () => step(run.done()),
       exchanged: (ok, at) => step(run.exchanged(ok, at)),

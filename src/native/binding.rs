@@ -303,16 +303,19 @@ impl NativeStoreRun {
         self.first.take().unwrap_or_else(ended)
     }
 
-    /// `get`: the two entries as read (null: absent, empty or not text).
+    /// `get`: the three entries as read (null: absent, empty or not text).
     #[napi]
     pub fn got(
         &mut self,
         session: Option<String>,
         rate_limit: Option<String>,
+        lock: Option<String>,
         now: f64,
     ) -> WireStoreStep {
         self.next("storeGot", |driver, run| {
-            driver.store_got(run, session.as_deref(), rate_limit.as_deref(), ms(now))
+            let (session, rate_limit, lock) =
+                (session.as_deref(), rate_limit.as_deref(), lock.as_deref());
+            driver.store_got(run, session, rate_limit, lock, ms(now))
         })
     }
 

@@ -307,13 +307,20 @@ impl WasmStoreRun {
         self.first.take().unwrap_or_default()
     }
 
-    /// `get`: the two entries as read (nothing: absent, empty or not text).
-    pub fn got(&mut self, session: Option<String>, rate_limit: Option<String>, now: f64) -> String {
+    /// `get`: the three entries as read (nothing: absent, empty or not text).
+    pub fn got(
+        &mut self,
+        session: Option<String>,
+        rate_limit: Option<String>,
+        lock: Option<String>,
+        now: f64,
+    ) -> String {
         let mut driver = self.driver.borrow_mut();
         let next = driver.store_got(
             &mut self.run,
             session.as_deref(),
             rate_limit.as_deref(),
+            lock.as_deref(),
             ms(now),
         );
         json(&WireStoreStep::from(next))
