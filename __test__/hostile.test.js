@@ -201,6 +201,38 @@ test('options from a Proxy or getters that throw: INVALID_OPTIONS with the throw
   assert.equal(mock.count(), 0)
 })
 
+test('an initialSession whose getter or Proxy trap throws, or a fake Session: INVALID_OPTIONS with the error as cause', async (t) => {
+  const mock = await mockFor(t)
+  const { Session } = require('..')
+  const boom = new Error('getter exploded')
+  const kept = [
+    Object.defineProperty({ expiresAt: Date.now() + 3_600_000 }, 'token', {
+      enumerable: true,
+      get() {
+        throw boom
+      },
+    }),
+    new Proxy(
+      {},
+      {
+        getOwnPropertyDescriptor() {
+          throw boom
+        },
+      },
+    ),
+    Object.create(Session.prototype), // passes instanceof, has no private fields
+  ]
+  for (const [i, initialSession] of kept.entries()) {
+    const error = await expectVendorErrorSync(() => createClient(optionsFor(mock, 'vendy', { initialSession })), {
+      code: 'INVALID_OPTIONS',
+    })
+    assert.match(error.message, /initialSession/, `case ${i}`)
+    assert.ok(error.cause instanceof Error, `case ${i}: the error is the cause`)
+    if (i < 2) assert.equal(error.cause, boom, `case ${i}`)
+  }
+  assert.equal(mock.count(), 0)
+})
+
 test('every option is read once: a getter cannot pass validation with one value and be used with another', async (t) => {
   const mock = await mockFor(t)
   const reads = { apiKey: 0, debug: 0 }

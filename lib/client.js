@@ -375,8 +375,25 @@ function defineClient(createDriver) {
   return { AuthClient, createClient }
 }
 
-/** The fields of `initialSession`: own properties of a plain object, or a Session's getters. */
+/**
+ * The fields of `initialSession`: own properties of a plain object, or a Session's getters. A
+ * getter or Proxy trap that throws (or a fake Session) is INVALID_OPTIONS with its error as
+ * `cause`, as for any option.
+ */
 function seedFrom(kept, provider, sessionFields) {
+  try {
+    return readSeed(kept, provider, sessionFields)
+  } catch (error) {
+    if (error instanceof VendorAuthError) throw error
+    throw new VendorAuthError(
+      'INVALID_OPTIONS',
+      'initialSession could not be read: a getter or Proxy threw, or it is not a real Session (its error is the cause); pass a Session from authenticate() / getSession(), or { token, expiresAt }',
+      { cause: error },
+    )
+  }
+}
+
+function readSeed(kept, provider, sessionFields) {
   const invalid = (why) =>
     new VendorAuthError(
       'INVALID_OPTIONS',
