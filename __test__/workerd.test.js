@@ -20,6 +20,12 @@ const { JWT_PATTERN } = require('./helpers/faults')
 
 const WORKER = path.join(__dirname, 'fixtures', 'workerd', 'worker.js')
 
+// workerd's npm binary is glibc-only: where it cannot run (release.yml's Alpine/musl jobs set
+// VENDOR_AUTH_TEST_NO_WORKERD), the suite skips, naming the variable; anywhere else a workerd that
+// does not start fails.
+const NO_WORKERD = process.env.VENDOR_AUTH_TEST_NO_WORKERD
+const skip = NO_WORKERD ? `workerd's binary does not run here (VENDOR_AUTH_TEST_NO_WORKERD=${NO_WORKERD})` : false
+
 /** esbuild as wrangler runs it: .wasm imports stay separate modules (CompiledWasm). */
 const wasmModules = {
   name: 'wasm-modules',
@@ -78,7 +84,7 @@ const worker :Workerd.Worker = (
 `
 }
 
-describe('vendor-auth in workerd (Cloudflare Workers runtime)', { timeout: 120_000 }, () => {
+describe('vendor-auth in workerd (Cloudflare Workers runtime)', { timeout: 120_000, skip }, () => {
   let mock
   let tmp
   let bundle
@@ -207,7 +213,9 @@ describe('vendor-auth in workerd (Cloudflare Workers runtime)', { timeout: 120_0
     assert.equal(out.sealed, true, 'sealed, and the token is not in it')
     assert.equal(out.adopted, true)
     // First client: read, lock, read again, publish, release; second: read (and adopt).
-    assert.deepEqual(out.calls, ['get', 'get', 'lock', 'get', 'get', 'set', 'release', 'get', 'get'])
+    // Each look reads the session, the rate limit and the lock at once.
+    const look = ['get', 'get', 'get']
+    assert.deepEqual(out.calls, [...look, 'lock', ...look, 'set', 'release', ...look])
   })
 
   it('503 then 200: retried after a backoff timer inside workerd', async () => {
