@@ -22,7 +22,12 @@ const { startRedis, ownRedis } = require('./helpers/redis')
 const PV = 'puppetvendors'
 const FIXTURE = path.join(__dirname, 'fixtures', 'store-client.js')
 const WASM_BUILT = fs.existsSync(path.join(__dirname, '..', 'wasm', 'vendor_auth_bg.wasm'))
-const skip = !WASM_BUILT && 'the WebAssembly build is missing (npm run build:wasm)'
+// VENDOR_AUTH_TEST_NO_REDIS: where no redis-server can be had (release.yml's Windows jobs), named
+// in the skip; anywhere else a missing redis-server fails (helpers/redis.js).
+const NO_REDIS = process.env.VENDOR_AUTH_TEST_NO_REDIS
+const skip =
+  (NO_REDIS && `no redis-server on this runner (VENDOR_AUTH_TEST_NO_REDIS=${NO_REDIS})`) ||
+  (!WASM_BUILT && 'the WebAssembly build is missing (npm run build:wasm)')
 
 let mock
 let redis

@@ -18,6 +18,17 @@ const { startRedis, ownRedis } = require('./helpers/redis')
 const PV = 'puppetvendors'
 const FIXTURE = path.join(__dirname, 'fixtures', 'store-client.js')
 
+// Where no redis-server can be had (release.yml's Windows jobs: Redis ships no Windows server),
+// VENDOR_AUTH_TEST_NO_REDIS names why, and the suite is one skipped test saying so. Anywhere else
+// a missing redis-server fails (helpers/redis.js).
+const NO_REDIS = process.env.VENDOR_AUTH_TEST_NO_REDIS
+if (NO_REDIS) {
+  it('the shared token store on a real Redis', {
+    skip: `no redis-server on this runner (VENDOR_AUTH_TEST_NO_REDIS=${NO_REDIS})`,
+  })
+  return
+}
+
 let mock
 let redis
 /** node-redis and ioredis clients of the test process itself. */

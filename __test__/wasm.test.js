@@ -78,10 +78,19 @@ function defineSuite(file) {
       .join('\n')
     assert.equal(signal, null, `killed (${signal})`)
     assert.equal(code, 0, `failed under the wasm build:\n${failures}\n${mask(output.slice(-4000))}`)
-    assert.ok(summary('pass') > 0, 'no test ran')
-    // A suite skips a case only to say it does not apply to the wasm build, and why.
+    // A suite skips a case only to say it does not apply to the wasm build, and why, or because
+    // this runner lacks what it needs, named by a VENDOR_AUTH_TEST_NO_* variable set here (the
+    // release workflow's Windows jobs have no redis-server).
     const skipped = output.split('\n').filter((line) => /^\s*ok \d+ - .* # SKIP/.test(line))
-    for (const line of skipped) assert.match(line, /# SKIP .*wasm build/, 'a skip that does not say why')
+    const byEnvironment = (line) => {
+      const named = /\((VENDOR_AUTH_TEST_NO_[A-Z]+)=[^)]+\)/.exec(line)
+      return named !== null && Boolean(process.env[named[1]])
+    }
+    for (const line of skipped)
+      if (!byEnvironment(line)) assert.match(line, /# SKIP .*wasm build/, 'a skip that does not say why')
+    if (summary('pass') === 0 && skipped.length > 0 && skipped.every(byEnvironment))
+      return t.skip(skipped[0].replace(/^.*# SKIP\s*/, ''))
+    assert.ok(summary('pass') > 0, 'no test ran')
     assert.match(
       output,
       /vendor-auth (vendy|puppetvendors) (POST https:\/\/|permanent credential)/,
