@@ -64,6 +64,41 @@ test('once() fires once; off() removes; unknown events and non-functions are INV
   )
 })
 
+test('removeAllListeners(event) empties one event, () every event; an emit under way goes on', async (t) => {
+  const mock = await mockFor(t)
+  const client = clientFor(t, optionsFor(mock, PV))
+  const calls = []
+  client
+    .on('refresh', () => calls.push('on'))
+    .once('refresh', () => calls.push('once'))
+    .on('error', () => calls.push('error'))
+  assert.equal(client.removeAllListeners('refresh'), client, 'chains, as EventEmitter')
+  assert.equal(client.listenerCount('refresh'), 0)
+  assert.equal(client.listenerCount('error'), 1)
+  await client.authHeader()
+  assert.deepEqual(calls, [])
+  // A listener that removes them all: the others of this emit still run, the next emit none.
+  client.on('refresh', () => {
+    calls.push('first')
+    client.removeAllListeners()
+  })
+  client.on('refresh', () => calls.push('second'))
+  client.invalidate()
+  await client.authHeader()
+  assert.deepEqual(calls, ['first', 'second'])
+  assert.equal(client.listenerCount('refresh') + client.listenerCount('error'), 0)
+  mock.script('pv.authenticate', [{ status: 400 }])
+  client.invalidate()
+  await assert.rejects(client.authHeader(), (e) => e.code === 'BAD_REQUEST')
+  client.invalidate()
+  await client.authHeader()
+  assert.deepEqual(calls, ['first', 'second'], "neither the 'error' nor a 'refresh' listener is left")
+  // As off(): an event it does not know removes nothing, and throws nothing.
+  client.on('error', () => {})
+  client.removeAllListeners('refreshed')
+  assert.equal(client.listenerCount('error'), 1)
+})
+
 test('listeners that throw or reject break neither the call nor the process', async (t) => {
   const mock = await mockFor(t)
   const lines = []

@@ -118,6 +118,15 @@ function defineClient(createDriver) {
       return this
     }
 
+    /**
+     * Remove every listener of `event`, or of every event when none is given (as EventEmitter's).
+     * An emit under way still reaches the listeners it started with. Returns the client.
+     */
+    removeAllListeners(event) {
+      this.#events.clear(event)
+      return this
+    }
+
     /** Number of listeners of an event. */
     listenerCount(event) {
       return this.#events.count(event)

@@ -1,7 +1,8 @@
 'use strict'
-// The client's events ('refresh', 'error'), with EventEmitter's on/once/off contract but none of
-// its hazards: an 'error' with no listener is dropped (never thrown), and a listener that throws
-// or rejects is reported to the debug logger, never to the caller or the process.
+// The client's events ('refresh', 'error'), with EventEmitter's on/once/off/removeAllListeners
+// contract but none of its hazards: an 'error' with no listener is dropped (never thrown), and a
+// listener that throws or rejects is reported to the debug logger, never to the caller or the
+// process.
 
 const { VendorAuthError } = require('./errors')
 
@@ -35,6 +36,12 @@ class Listeners {
     if (entries === undefined) return
     const index = entries.findIndex((e) => e.listener === listener)
     if (index !== -1) this.#byEvent.set(event, entries.toSpliced(index, 1))
+  }
+
+  /** Every listener of `event`, or of every event when it is undefined. */
+  clear(event) {
+    if (event === undefined) this.#byEvent.clear()
+    else this.#byEvent.delete(event)
   }
 
   count(event) {

@@ -427,10 +427,20 @@ export declare class AuthClient<P extends Provider = Provider> {
   once<E extends keyof ClientEvents<P>>(event: E, listener: (value: ClientEvents<P>[E]) => unknown): this
   /** Remove a listener. */
   off<E extends keyof ClientEvents<P>>(event: E, listener: (value: ClientEvents<P>[E]) => unknown): this
+  /**
+   * Remove every listener of `event`, or of every event when none is given (as EventEmitter's).
+   * An emit under way still reaches the listeners it started with.
+   */
+  removeAllListeners(event?: keyof ClientEvents<P>): this
   /** Number of listeners of an event. */
   listenerCount(event: keyof ClientEvents<P>): number
   /** Stop; later calls reject with `CLOSED`. */
   close(): void
+  /**
+   * A redacted plain object (what `JSON.stringify(client)` and `inspect` show): the session as
+   * `Session#toJSON()` gives it, a token prefix at most, or `null` before the first exchange.
+   */
+  toJSON(): { provider: P; closed: boolean; session: Record<string, unknown> | null }
 }
 
 /** `using client = createClient(…)` closes it at the end of the scope (where `Symbol.dispose` exists). */

@@ -79,6 +79,20 @@ export async function narrowing(): Promise<void> {
   const response = await vendy.fetch('https://api.vendy.money/wallets')
   const status: number = response.status
   void [bearer, merged, spread, status]
+
+  // The events API as EventEmitter's: removeAllListeners chains, with one event or none.
+  const chained: AuthClient<'vendy'> = vendy
+    .on('refresh', () => {})
+    .removeAllListeners('refresh')
+    .removeAllListeners()
+  // @ts-expect-error not an event of the client
+  vendy.removeAllListeners('refreshed')
+  // toJSON: what JSON.stringify(client) writes (the session redacted).
+  const json = vendy.toJSON()
+  expectType<Equal<typeof json.provider, 'vendy'>>()
+  const closed: boolean = json.closed
+  const redacted: Record<string, unknown> | null = json.session
+  void [chained, closed, redacted]
   vendy.close()
 }
 
