@@ -38,6 +38,12 @@ export declare class NativeClient {
    */
   resolve(env: object): WireError | null
   /**
+   * Credentials given at exchange time (options given as functions): a JSON object of strings
+   * by option name, with `env` for the other credentials. Whether a value changed, or the
+   * error.
+   */
+  setCredentials(values: string, env: object): WireCredentials
+  /**
    * Whether `client.fetch()` may send the token to `url`: the refusal (`INSECURE_URL`, naming
    * `allowedOrigins`), or nothing.
    */
@@ -113,6 +119,15 @@ export declare function knownOptions(): Array<string>
  * the same as the wasm build's.
  */
 export declare function optionSchema(): string
+
+/**
+ * What giving credentials at exchange time did (`setCredentials`): whether a value changed, or
+ * the error (INVALID_OPTIONS: not a credential of this vendor, a bad value; CLOSED).
+ */
+export interface WireCredentials {
+  changed: boolean
+  error?: WireError
+}
 
 /** The fields of a `VendorAuthError`. */
 export interface WireError {

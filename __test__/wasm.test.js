@@ -30,6 +30,7 @@ const SUITES = [
   'lifecycle.test.js',
   'node-conventions.test.js',
   'redaction.test.js',
+  'rotation.test.js',
   // The shared store's whole suite on the Node fallback: its fleets of processes (which inherit
   // VENDOR_AUTH_FORCE_WASM), the refresh window, a killed lock holder, a shared 429, Redis
   // stopped and restarted.

@@ -7,6 +7,7 @@ const { VendorAuthError, fromCore } = require('./errors')
 const { defineClient } = require('./client')
 const { exchange } = require('./outcome')
 const { Session } = require('./session')
+const { Credentials } = require('./credentials')
 
 /**
  * @param {(options: unknown) => { driver: object, logger?: (line: string) => void,
@@ -20,8 +21,9 @@ function defineApi(createDriver) {
 
   /** `authenticate()`: one exchange, with an optional AbortSignal; then the driver is closed. */
   async function authenticate(options) {
-    const { driver, signal, initialSession, tokenStore, storeTimeoutMs } = createDriver(options)
+    const { driver, credentials, signal, initialSession, tokenStore, storeTimeoutMs } = createDriver(options)
     try {
+      if (credentials !== undefined) await new Credentials(credentials, driver).refresh()
       for (const [name, value] of Object.entries({ initialSession, tokenStore, storeTimeoutMs })) {
         if (value === undefined) continue
         throw new VendorAuthError(

@@ -29,6 +29,7 @@ const { checkSignal } = require('./options')
 const { Session, INSPECT } = require('./session')
 const { authFetch } = require('./fetch')
 const { Listeners } = require('./events')
+const { Credentials } = require('./credentials')
 
 /** `plan(now).action` values (`Plan::action` in src/lifecycle.rs). */
 const SERVE = 'serve'
@@ -56,14 +57,26 @@ function defineClient(createDriver) {
     #events = new Listeners((line) => this.#log(line))
     /** The shared token store (`tokenStore`), or null. */
     #shared = null
+    /** Credentials given as functions (lib/credentials.js), or null. */
+    #credentials = null
     /** The session fields a vendor declares (from the core's schema), by provider id. */
     #sessionFields
 
     /** @param {import('./index').ClientOptions} options */
     constructor(options) {
-      const { driver, logger, signal, initialSession, tokenStore, storeTimeoutMs, sessionFields, SharedStore } =
-        createDriver(options)
+      const {
+        driver,
+        credentials,
+        logger,
+        signal,
+        initialSession,
+        tokenStore,
+        storeTimeoutMs,
+        sessionFields,
+        SharedStore,
+      } = createDriver(options)
       this.#driver = driver
+      if (credentials !== undefined) this.#credentials = new Credentials(credentials, driver)
       this.#logger = logger
       this.#sessionFields = sessionFields
       try {
@@ -229,7 +242,17 @@ function defineClient(createDriver) {
       } catch (error) {
         return Promise.reject(error)
       }
-      if (plan.action === REJECT) return Promise.reject(fromCore(plan.error))
+      if (plan.action === REJECT) {
+        // Refused credentials given as a function: ask it once more, a rotated key is tried at once.
+        if (this.#credentials === null || !this.#credentials.mayEnd(plan.error)) {
+          return Promise.reject(fromCore(plan.error))
+        }
+        this.#foreground = this.#retryRefused(plan.error).finally(() => {
+          this.#foreground = null
+          this.#pendingHeader = null
+        })
+        return this.#foreground
+      }
       if ((plan.action === SERVE || plan.action === REFRESH) && state.header !== null) {
         this.#state = Object.freeze({ ...state, freshUntil: plan.until })
         if (plan.action === REFRESH) this.#refreshInBackground()
@@ -273,7 +296,28 @@ function defineClient(createDriver) {
       )
     }
 
-    async #exchange(background) {
+    /** After a refusal: the credential functions' values again; a changed one is tried at once. */
+    async #retryRefused(planError) {
+      if (!(await this.#askCredentials())) throw fromCore(planError) // unchanged: the cool-down stands
+      return this.#exchange(false, true)
+    }
+
+    /** Ask the credential functions (if any); whether a value changed. Rejects as an exchange would. */
+    async #askCredentials() {
+      let changed
+      try {
+        changed = await this.#credentials.refresh()
+      } catch (error) {
+        if (this.#closed) throw closedError(this.provider)
+        this.#events.emit('error', error)
+        throw error
+      }
+      if (this.#closed) throw closedError(this.provider)
+      return changed
+    }
+
+    async #exchange(background, asked = false) {
+      if (this.#credentials !== null && !asked) await this.#askCredentials()
       // Credentials missing at construction are looked for again first (and reported if still
       // missing), before the store is asked anything.
       const outcome =
@@ -284,6 +328,7 @@ function defineClient(createDriver) {
       if (outcome === null) return this.#replan(background)
       if (outcome.error) {
         const error = fromCore(outcome.error)
+        if (this.#credentials !== null) this.#credentials.noteOutcome(error)
         this.#events.emit('error', error)
         throw error
       }

@@ -4,7 +4,7 @@
 // against it by __test__/driver-contract.test.js. Every call that depends on time takes `now`
 // (ms since the epoch): time is an input. The values are the wire types of src/wire.rs.
 
-import type { WireError, WireOutcome, WirePlan, WireSeed, WireStoreStep } from '../binding'
+import type { WireCredentials, WireError, WireOutcome, WirePlan, WireSeed, WireStoreStep } from '../binding'
 
 export interface Driver {
   /** The provider id. */
@@ -13,6 +13,11 @@ export interface Driver {
   readonly pending: boolean
   /** Look for missing credentials again in `env`: the error that still stands, or none. */
   resolve(env: object): WireError | null | undefined
+  /**
+   * Credentials given at exchange time (options given as functions): a JSON object of strings by
+   * option name, `env` for the others. Whether a value changed, or the error.
+   */
+  setCredentials(values: string, env: object): WireCredentials
   /** Whether `client.fetch()` may send the token to `url`: the refusal (INSECURE_URL), or none. */
   checkOrigin(url: string): WireError | null | undefined
   /** What to do at `now`, off the hot path. */

@@ -33,9 +33,10 @@ function createNative(binding, types, fields, options) {
     const code = OUR_CODES.has(error && error.code) ? error.code : 'INVALID_OPTIONS'
     throw new VendorAuthError(code, String(error && error.message))
   }
-  const { signal, initialSession, tokenStore, storeTimeoutMs } = prepared
+  const { signal, initialSession, tokenStore, storeTimeoutMs, credentials } = prepared
   return {
     driver: native,
+    credentials,
     logger: prepared.logger,
     signal,
     initialSession,

@@ -49,7 +49,8 @@ function ownEntries(object) {
  */
 function coreTypes(schemaOptions) {
   const types = new Map()
-  for (const option of schemaOptions) types.set(option.name, option.jsType)
+  // A credential is a string, or a function that returns one (lib/credentials.js).
+  for (const option of schemaOptions) types.set(option.name, option.secret ? 'credential' : option.jsType)
   return types
 }
 
@@ -79,6 +80,7 @@ function prepare(options, types) {
   const known = new Set([...types.keys(), ...Object.keys(JS_ONLY_OPTIONS)])
   const core = Object.create(null)
   const jsOnly = Object.create(null)
+  const credentials = Object.create(null)
   for (const [key, value] of ownEntries(options)) {
     if (!known.has(key)) {
       throw invalid(`unknown option '${key}'; known options: ${[...known].join(', ')}`)
@@ -88,7 +90,14 @@ function prepare(options, types) {
       jsOnly[key] = value
       continue
     }
-    const expected = types.get(key)
+    let expected = types.get(key)
+    if (expected === 'credential') {
+      if (typeof value === 'function') {
+        credentials[key] = value
+        continue
+      }
+      expected = 'string'
+    }
     if (expected === 'string[]') {
       core[key] = stringArray(key, value)
       continue
@@ -106,6 +115,7 @@ function prepare(options, types) {
     initialSession: jsOnly.initialSession,
     tokenStore: jsOnly.tokenStore,
     storeTimeoutMs: jsOnly.storeTimeoutMs,
+    credentials: Object.keys(credentials).length === 0 ? undefined : credentials,
   }
 }
 

@@ -28,6 +28,9 @@ pub struct Driver {
     store: StoreHealth,
     /// What this client has held and dropped, so that the shared store cannot roll it back.
     held: Held,
+    /// The options as given (credentials given as functions are set in them at each exchange:
+    /// [`Driver::set_credentials`]); `None` for a driver made from resolved options.
+    raw: Option<RawOptions>,
 }
 
 /// The tokens invalidated (refused by the API, or dropped by the caller) are never adopted again
@@ -134,16 +137,23 @@ impl Driver {
     /// without secrets).
     pub fn new(raw: RawOptions, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
         match Options::resolve(raw.clone(), env) {
-            Ok(options) => Ok(Self::ready(options)),
+            Ok(options) => Ok(Self {
+                raw: Some(raw),
+                ..Self::ready(options)
+            }),
             Err(error) if error.is_missing_credentials() => {
                 let name = raw.provider().unwrap_or_default();
                 let provider = crate::provider::find(name)?.id;
                 Ok(Self {
                     provider,
-                    state: State::Pending { raw, error },
+                    state: State::Pending {
+                        raw: raw.clone(),
+                        error,
+                    },
                     closed: false,
                     store: StoreHealth::default(),
                     held: Held::default(),
+                    raw: Some(raw),
                 })
             }
             Err(error) => Err(error),
@@ -158,6 +168,7 @@ impl Driver {
             closed: false,
             store: StoreHealth::default(),
             held: Held::default(),
+            raw: None,
         }
     }
 
@@ -188,6 +199,60 @@ impl Driver {
             Err(e) => {
                 *error = e.clone();
                 Some(e)
+            }
+        }
+    }
+
+    /// Credentials the application gives at exchange time (options given as functions, asked
+    /// again before each exchange): `(name, value)` pairs of this vendor's credential options,
+    /// with `env` for the others. Returns whether any value changed. A change takes effect at
+    /// once: the next exchange uses it, the shared store's key follows it, and a refusal
+    /// cool-down ends (it belonged to the refused value; an unchanged value keeps it). A
+    /// permanent credential (Vendy's scheme `'basic'`) becomes the new one.
+    pub fn set_credentials(
+        &mut self,
+        values: &[(String, SecretString)],
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<bool, Error> {
+        if self.closed {
+            return Err(Error::closed(self.provider));
+        }
+        let Some(raw) = self.raw.as_mut() else {
+            return Err(Error::invalid_options(
+                "credentials cannot be changed on this client",
+            ));
+        };
+        let spec = crate::provider::find(self.provider)?;
+        let mut changed = false;
+        for (name, value) in values {
+            let option = spec.option(name).filter(|o| o.secret).ok_or_else(|| {
+                Error::invalid_options(format!(
+                    "'{name}' is not one of {}'s credential options",
+                    spec.name
+                ))
+            })?;
+            let before = raw.values().secret(option).map(ExposeSecret::expose_secret);
+            changed |= before != Some(value.expose_secret());
+            raw.set(name, value.expose_secret().into())?;
+        }
+        match &mut self.state {
+            State::Pending { raw: pending, .. } => {
+                *pending = raw.clone();
+                Ok(changed)
+            }
+            State::Ready(_) if !changed => Ok(false),
+            State::Ready(ready) => {
+                let options = Options::resolve(raw.clone(), env)?;
+                let permanent = options.provider.permanent_session().is_some()
+                    || ready.lifecycle.permanent_session().is_some();
+                if permanent {
+                    **ready = Ready::new(options);
+                } else {
+                    ready.options = options;
+                    ready.seal = None;
+                    ready.lifecycle.end_refusal();
+                }
+                Ok(true)
             }
         }
     }
@@ -699,6 +764,61 @@ mod tests {
             Next::Send { timeout_ms, .. } => *timeout_ms,
             other => panic!("expected a request, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn rotated_credentials_take_effect_at_once_and_end_only_their_own_refusal() {
+        let key = |v: &str| vec![("apiKey".to_owned(), SecretString::from(v))];
+        let mut d = driver(0.0);
+        let store_key = d.store_key().unwrap();
+        // The key is refused: a cool-down.
+        let mut log = Vec::new();
+        let (mut run, _) = d.begin(Mode::Foreground, NOW, &mut log);
+        d.answered(
+            &mut run,
+            HttpResponse::new(401, "{}"),
+            true,
+            NOW,
+            5,
+            0.5,
+            &mut log,
+        );
+        assert!(matches!(d.plan(NOW + 1), Plan::Reject(e) if e.code() == ErrorCode::Unauthorized));
+        // The same value again keeps it; a new one ends it and changes the store's key.
+        assert!(!d.set_credentials(&key("vk_test_abc"), &|_| None).unwrap());
+        assert!(matches!(d.plan(NOW + 2), Plan::Reject(_)));
+        assert!(d
+            .set_credentials(&key("vk_test_rotated"), &|_| None)
+            .unwrap());
+        assert_eq!(d.plan(NOW + 3), Plan::Exchange);
+        assert_ne!(d.store_key().unwrap(), store_key);
+        let (_, next) = d.begin(Mode::Foreground, NOW + 4, &mut log);
+        let Next::Send { request, .. } = next else {
+            panic!()
+        };
+        let body = String::from_utf8(request.body.expose_secret().to_vec()).unwrap();
+        assert!(body.contains("vk_test_rotated"), "the new key is sent");
+        // Not a credential option of this vendor: refused, nothing changed.
+        let e = d
+            .set_credentials(&[("accessKey".into(), SecretString::from("x"))], &|_| None)
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidOptions);
+        d.close();
+        assert_eq!(
+            d.set_credentials(&key("k"), &|_| None).unwrap_err().code(),
+            ErrorCode::Closed
+        );
+    }
+
+    #[test]
+    fn a_pending_driver_is_completed_by_credentials_given_later() {
+        let raw = RawOptions::new().with("provider", "puppetvendors");
+        let mut d = Driver::new(raw, &|_| None).unwrap();
+        assert!(d.pending());
+        let key = vec![("apiKey".to_owned(), SecretString::from("vk_test_later"))];
+        d.set_credentials(&key, &|_| None).unwrap();
+        assert_eq!(d.resolve(&|_| None).map(|e| e.code()), None);
+        assert!(!d.pending());
     }
 
     #[test]

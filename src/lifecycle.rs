@@ -342,6 +342,19 @@ impl Lifecycle {
         self.next_background_at_ms = self.next_background_at_ms.max(until_ms);
     }
 
+    /// End a refusal cool-down (the credentials changed: the refusal was the old value's). The
+    /// current token and a rate limit stay.
+    pub fn end_refusal(&mut self) {
+        self.refusals = 0;
+        if self
+            .block
+            .as_ref()
+            .is_some_and(|b| b.kind == BlockKind::Refusal)
+        {
+            self.block = None;
+        }
+    }
+
     /// Forget the current token and end a refusal cool-down (the caller says something changed).
     /// A rate limit stays: the vendor asked us to wait, whatever the token. Returns whether the
     /// token was dropped: a permanent credential is kept (a new exchange could not change it).

@@ -128,6 +128,47 @@ pub struct WireSeed {
     pub metadata: Option<Vec<WireField>>,
 }
 
+/// What giving credentials at exchange time did (`setCredentials`): whether a value changed, or
+/// the error (INVALID_OPTIONS: not a credential of this vendor, a bad value; CLOSED).
+#[cfg_attr(feature = "native", napi(object, object_from_js = false))]
+#[derive(Serialize)]
+pub struct WireCredentials {
+    pub changed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<WireError>,
+}
+
+impl From<Result<bool, Error>> for WireCredentials {
+    fn from(result: Result<bool, Error>) -> Self {
+        match result {
+            Ok(changed) => Self {
+                changed,
+                error: None,
+            },
+            Err(error) => Self {
+                changed: false,
+                error: Some(error.into()),
+            },
+        }
+    }
+}
+
+/// Credential values as they cross (a JSON object of strings, by option name), each held as a
+/// secret from here on.
+pub fn credential_values(json: &str) -> Result<Vec<(String, secrecy::SecretString)>, Error> {
+    let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json)
+        .map_err(|_| Error::invalid_options("credentials must be a JSON object of strings"))?;
+    object
+        .into_iter()
+        .map(|(name, value)| match value {
+            serde_json::Value::String(text) => Ok((name, text.into())),
+            _ => Err(Error::invalid_options(format!(
+                "credential '{name}' must be a string"
+            ))),
+        })
+        .collect()
+}
+
 /// The fields of a `VendorAuthError`.
 #[cfg_attr(feature = "native", napi(object, object_from_js = false))]
 #[derive(Serialize)]

@@ -6,6 +6,7 @@ declare const drifted: {
   pending: boolean
   resolve(env: object): null
   checkOrigin(url: string): null
+  setCredentials(values: string, env: object): { changed: boolean }
   current(): null
   adopt(seed: object, now: number): never
   exchange(now: number, extra: string): Promise<never>

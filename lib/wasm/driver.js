@@ -60,9 +60,19 @@ function wasmDriverFactory(glue, { transport, note }) {
     if (log !== undefined && opened !== undefined && opened.note !== undefined) log(`${client.provider} ${opened.note}`)
     const driver = new WasmDriver(client, transport, log, { opened, maxBody, answerHeaders })
     if (log !== undefined) for (const line of JSON.parse(client.startLog())) log(line)
-    const { signal, initialSession, tokenStore, storeTimeoutMs } = prepared
+    const { signal, initialSession, tokenStore, storeTimeoutMs, credentials } = prepared
     const SharedStore = tokenStore === undefined ? undefined : require('../store').SharedStore
-    return { driver, logger: log, signal, initialSession, tokenStore, storeTimeoutMs, sessionFields, SharedStore }
+    return {
+      driver,
+      credentials,
+      logger: log,
+      signal,
+      initialSession,
+      tokenStore,
+      storeTimeoutMs,
+      sessionFields,
+      SharedStore,
+    }
   }
 }
 
@@ -135,6 +145,14 @@ class WasmDriver {
     if (error !== undefined) return JSON.parse(error)
     this.#emit(JSON.parse(this.#client.startLog()))
     return undefined
+  }
+
+  /** Credentials given at exchange time (a JSON object of strings): `{ changed, error? }`. */
+  setCredentials(values, env) {
+    if (this.#client === null) {
+      return { changed: false, error: { code: 'CLOSED', message: CLOSED_MESSAGE, provider: this.#provider } }
+    }
+    return JSON.parse(this.#client.setCredentials(values, env))
   }
 
   /** Whether `client.fetch()` may send the token to `url`: the refusal, or undefined. */

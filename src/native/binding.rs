@@ -5,7 +5,9 @@
 #![cfg_attr(test, allow(dead_code, unused_imports))]
 
 use super::client::{Client, LogSink};
-use crate::wire::{self, ms, WireError, WireField, WireOutcome, WirePlan, WireSeed, WireStoreStep};
+use crate::wire::{
+    self, ms, WireCredentials, WireError, WireField, WireOutcome, WirePlan, WireSeed, WireStoreStep,
+};
 use crate::{
     schema::Kind, Driver, Error, ErrorCode, Mode, OptionInput, OptionSpec, Plan, RawOptions,
     StoreFault, StoreNext, StoreRun, NONCE_LEN,
@@ -161,6 +163,19 @@ impl NativeClient {
         guard("resolve", || Ok(self.client.resolve(&lookup)))
             .unwrap_or_else(Some)
             .map(Into::into)
+    }
+
+    /// Credentials given at exchange time (options given as functions): a JSON object of strings
+    /// by option name, with `env` for the other credentials. Whether a value changed, or the
+    /// error.
+    #[napi(js_name = "setCredentials")]
+    pub fn set_credentials(&self, values: String, env: Object) -> WireCredentials {
+        let lookup = |name: &str| env.get::<String>(name).ok().flatten();
+        guard("setCredentials", || {
+            let values = wire::credential_values(&values)?;
+            self.client.driver().set_credentials(&values, &lookup)
+        })
+        .into()
     }
 
     /// Whether `client.fetch()` may send the token to `url`: the refusal (`INSECURE_URL`, naming

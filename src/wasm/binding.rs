@@ -200,6 +200,16 @@ impl WasmClient {
         Some(json(&WireError::from(error)))
     }
 
+    /// Credentials given at exchange time (options given as functions): a JSON object of strings
+    /// by option name, with `env` for the other credentials. `{ changed, error? }` as JSON.
+    #[wasm_bindgen(js_name = setCredentials)]
+    pub fn set_credentials(&mut self, values: &str, env: &Env) -> String {
+        let lookup = |name: &str| env.get(name);
+        let result = crate::wire::credential_values(values)
+            .and_then(|values| self.driver.borrow_mut().set_credentials(&values, &lookup));
+        json(&crate::wire::WireCredentials::from(result))
+    }
+
     /// Whether `client.fetch()` may send the token to `url`: the refusal as JSON (`INSECURE_URL`,
     /// naming `allowedOrigins`), or nothing.
     #[wasm_bindgen(js_name = checkOrigin)]
