@@ -155,6 +155,11 @@ export interface WireOutcome {
   /** With a session: until when the JS hot path may serve it (the core's refresh time). */
   freshUntil?: number
   error?: WireError
+  /**
+   * What the exchange did (for the `vendor-auth:exchange` tracing channel); none for an
+   * outcome that made no exchange (adopting a session).
+   */
+  trace?: WireTrace
 }
 
 /** The core's [`Plan`] for a caller off the hot path. */
@@ -235,4 +240,14 @@ export interface WireStoreStep {
    */
   end?: 'adopted' | 'exchanged' | 'replan'
   outcome?: WireOutcome
+}
+
+/** What one exchange did, for tracers: never a secret. */
+export interface WireTrace {
+  /** Requests sent (retries and a fall back included). */
+  requests: number
+  /** The endpoint of the last request. */
+  endpoint: 'authenticate' | 'refresh'
+  /** The HTTP status of the last answer, if there was one. */
+  status?: number
 }

@@ -36,6 +36,7 @@ const SUITES = [
   // stopped and restarted.
   'store.test.js',
   'store-attacks.test.js',
+  'tracing.test.js',
   'traffic.test.js',
 ]
 const TIMEOUT_MS = 240_000

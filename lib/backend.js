@@ -7,6 +7,11 @@
 
 const { VendorAuthError } = require('./errors')
 const { loadBinding, nativeDriverFactory, platformTarget } = require('./native')
+const { traceExchanges } = require('./outcome')
+const { exchangeChannel } = require('./tracing')
+
+// Exchanges are published on the `vendor-auth:exchange` tracing channel (lib/tracing.js).
+traceExchanges(exchangeChannel())
 
 function chooseDriverFactory() {
   if (process.env.VENDOR_AUTH_FORCE_WASM === '1') {

@@ -2,7 +2,9 @@
 // What lib/client.js, lib/api.js and lib/store.js do with any driver (the native binding or the
 // wasm build): run one exchange, read an outcome or plan by own properties only, and find
 // credentials that were missing at construction. No Node built-ins here (the edge entries bundle
-// this file).
+// this file); the Node entry gives it a tracing channel (`traceExchanges`).
+
+const { fromCore } = require('./errors')
 
 /**
  * One exchange on `driver`: resolves to its outcome `{ session, freshUntil, error }` (never
@@ -12,10 +14,50 @@
 async function exchange(driver, background) {
   const missing = ready(driver)
   if (missing !== undefined) return missing
+  if (tracing !== undefined && tracing.hasSubscribers) return traced(driver, background)
+  return run(driver, background)
+}
+
+async function run(driver, background) {
   const outcome = background
     ? await new Promise((resolve) => driver.exchangeInBackground(Date.now(), resolve))
     : await driver.exchange(Date.now())
   return ownOutcome(outcome)
+}
+
+/** The tracing channel exchanges are published on (lib/tracing.js), where the entry set one. */
+let tracing
+
+/** Publish every exchange on `channel` (a diagnostics_channel TracingChannel). */
+function traceExchanges(channel) {
+  tracing = channel
+}
+
+/**
+ * One exchange published on the tracing channel. The context: `provider`, `background` (a
+ * refresh ahead of expiry, one attempt per endpoint), then before `asyncEnd`/`error`: `endpoint`
+ * ('authenticate' or 'refresh': where the last request went), `attempts` (requests sent),
+ * `status` (of the last answer, if any) and, on failure, `error` (the VendorAuthError). Never a
+ * token or a key: `result` stays unset.
+ */
+async function traced(driver, background) {
+  const context = { provider: driver.provider, background }
+  let outcome
+  try {
+    await tracing.tracePromise(async () => {
+      outcome = await run(driver, background)
+      const trace = outcome.trace
+      if (trace) {
+        context.endpoint = trace.endpoint
+        context.attempts = trace.requests
+        if (trace.status !== undefined) context.status = trace.status
+      }
+      if (outcome.error) throw fromCore(outcome.error)
+    }, context)
+  } catch {
+    // The failure is the outcome's (published as `error` above).
+  }
+  return outcome
 }
 
 /**
@@ -30,6 +72,7 @@ function ownOutcome(outcome) {
     error: own('error'),
     action: own('action'),
     until: own('until'),
+    trace: own('trace'),
   }
 }
 
@@ -74,4 +117,4 @@ function envSnapshot() {
   return snapshot
 }
 
-module.exports = { exchange, ownOutcome, ready, envSnapshot, declareEnvNames }
+module.exports = { exchange, ownOutcome, ready, envSnapshot, declareEnvNames, traceExchanges }

@@ -106,6 +106,26 @@ pub struct Run {
     /// Where the request in flight went (for failure messages).
     host: String,
     done: bool,
+    /// What the run did, for tracing (`diagnostics_channel` in Node).
+    trace: ExchangeTrace,
+}
+
+/// What one exchange did, as tracers see it: never a secret.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExchangeTrace {
+    /// Requests sent (attempts, retries and a fall back from the refresh endpoint included).
+    pub requests: u32,
+    /// The last request went to the vendor's refresh endpoint (else its authenticate endpoint).
+    pub refresh: bool,
+    /// The HTTP status of the last answer, if there was one.
+    pub status: Option<u16>,
+}
+
+impl Run {
+    /// What this run did so far.
+    pub fn trace(&self) -> ExchangeTrace {
+        self.trace
+    }
 }
 
 /// What the binding does next.
@@ -522,6 +542,7 @@ impl Driver {
             bounded_by_deadline: false,
             host: String::new(),
             done: true,
+            trace: ExchangeTrace::default(),
         };
         if self.closed {
             return (run, Next::Done(Err(Error::closed(self.id()))));
@@ -558,6 +579,8 @@ impl Driver {
         let timeout_ms = left.min(options.timeout_ms);
         run.host = host_of(&request.url);
         let refreshing = run.exchange.as_ref().is_some_and(Exchange::is_refreshing);
+        run.trace.requests += 1;
+        run.trace.refresh = refreshing;
         log.push(trace::sending(id, &request, refreshing));
         if let Err(error) = request.check_headers() {
             // The attempt fails before anything is sent.
@@ -651,6 +674,7 @@ impl Driver {
             return Next::Done(Err(Error::closed(self.id())));
         };
         let now = timing.received_at_ms;
+        run.trace.status = outcome.as_ref().ok().map(|r| r.status);
         log.push(trace::outcome(id, &outcome, elapsed_ms, &timing));
         let Some(exchange) = run.exchange.as_mut() else {
             return self.finish(run, Err(Error::closed(id)), now, jitter, log);

@@ -43,7 +43,7 @@ mod wire;
 mod wasm;
 
 pub use coordinator::{StoreEnd, StoreFault, StoreNext, StoreRun, StoreStep};
-pub use driver::{Driver, Failure, Next, Run};
+pub use driver::{Driver, ExchangeTrace, Failure, Next, Run};
 pub use error::{Error, ErrorCode};
 pub use exchange::{Exchange, Step};
 pub use expiry::{jwt_exp_ms, parse_http_date_ms, resolve_expiry, Timing, MAX_TOKEN_LIFETIME_MS};

@@ -215,6 +215,46 @@ pub struct WireOutcome {
     pub fresh_until: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<WireError>,
+    /// What the exchange did (for the `vendor-auth:exchange` tracing channel); none for an
+    /// outcome that made no exchange (adopting a session).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<WireTrace>,
+}
+
+/// What one exchange did, for tracers: never a secret.
+#[cfg_attr(feature = "native", napi(object, object_from_js = false))]
+#[derive(Serialize)]
+pub struct WireTrace {
+    /// Requests sent (retries and a fall back included).
+    pub requests: u32,
+    /// The endpoint of the last request.
+    #[cfg_attr(feature = "native", napi(ts_type = "'authenticate' | 'refresh'"))]
+    pub endpoint: &'static str,
+    /// The HTTP status of the last answer, if there was one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u32>,
+}
+
+impl From<crate::ExchangeTrace> for WireTrace {
+    fn from(trace: crate::ExchangeTrace) -> Self {
+        Self {
+            requests: trace.requests,
+            endpoint: if trace.refresh {
+                "refresh"
+            } else {
+                "authenticate"
+            },
+            status: trace.status.map(u32::from),
+        }
+    }
+}
+
+impl WireOutcome {
+    /// This outcome with what its exchange did.
+    pub fn traced(mut self, trace: crate::ExchangeTrace) -> Self {
+        self.trace = Some(trace.into());
+        self
+    }
 }
 
 impl From<Result<(Session, Times), Error>> for WireOutcome {
@@ -224,11 +264,13 @@ impl From<Result<(Session, Times), Error>> for WireOutcome {
                 session: Some(session.into()),
                 fresh_until: Some(js_ms(times.refresh_at_ms)),
                 error: None,
+                trace: None,
             },
             Err(error) => Self {
                 session: None,
                 fresh_until: None,
                 error: Some(error.into()),
+                trace: None,
             },
         }
     }

@@ -423,7 +423,8 @@ fn test_hook(call: &str) {
 fn test_hook(_call: &str) {}
 
 async fn run(client: Arc<Client>, mode: Mode, now: f64) -> WireOutcome {
-    client.exchange(mode, ms(now)).await.into()
+    let (result, trace) = client.exchange(mode, ms(now)).await;
+    WireOutcome::from(result).traced(trace)
 }
 
 /// Option names the native side understands (every name `optionSchema()` declares, once).

@@ -8,7 +8,7 @@
 //! driver); the JS side keeps only the current header and the time the last plan gave it.
 
 use super::transport;
-use crate::{Driver, Error, Failure, Mode, Next, Session, Times};
+use crate::{Driver, Error, ExchangeTrace, Failure, Mode, Next, Session, Times};
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::sync::{Mutex, MutexGuard, OnceLock};
@@ -103,8 +103,12 @@ impl Client {
     }
 
     /// Run one exchange to its end, starting at the caller's time `now_ms`: the core's steps,
-    /// performed. Closing the client ends it at once with `CLOSED`.
-    pub async fn exchange(&self, mode: Mode, now_ms: u64) -> Result<(Session, Times), Error> {
+    /// performed. Closing the client ends it at once with `CLOSED`. With what it did, for tracing.
+    pub async fn exchange(
+        &self,
+        mode: Mode,
+        now_ms: u64,
+    ) -> (Result<(Session, Times), Error>, ExchangeTrace) {
         let clock = Clock::at(now_ms);
         let mut closed = self.closed.subscribe();
         let mut log = Vec::new();
@@ -112,7 +116,7 @@ impl Client {
         loop {
             self.log_all(std::mem::take(&mut log));
             next = match next {
-                Next::Done(result) => return result,
+                Next::Done(result) => return (result, run.trace()),
                 Next::Wait(ms) => {
                     tokio::select! {
                         _ = tokio::time::sleep(Duration::from_millis(ms)) => {}

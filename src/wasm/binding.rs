@@ -86,7 +86,7 @@ fn json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("wire types always serialize")
 }
 
-fn step_json(next: Next, log: Vec<String>) -> String {
+fn step_json(next: Next, log: Vec<String>, trace: crate::ExchangeTrace) -> String {
     let mut step = WireStep {
         log,
         send: None,
@@ -113,7 +113,7 @@ fn step_json(next: Next, log: Vec<String>) -> String {
             })
         }
         Next::Wait(ms) => step.wait_ms = Some(ms),
-        Next::Done(result) => step.done = Some(result.into()),
+        Next::Done(result) => step.done = Some(WireOutcome::from(result).traced(trace)),
     }
     json(&step)
 }
@@ -256,10 +256,11 @@ impl WasmClient {
         };
         let mut log = Vec::new();
         let (run, next) = self.driver.borrow_mut().begin(mode, ms(now), &mut log);
+        let first = Some(step_json(next, log, run.trace()));
         WasmRun {
             driver: Rc::clone(&self.driver),
             run,
-            first: Some(step_json(next, log)),
+            first,
         }
     }
 
@@ -393,7 +394,7 @@ impl WasmRun {
             .driver
             .borrow_mut()
             .resume(&mut self.run, ms(now), &mut log);
-        step_json(next, log)
+        step_json(next, log, self.run.trace())
     }
 
     /// The answer: status, headers as a JSON array of `[name, value]`, the body as read
@@ -426,7 +427,7 @@ impl WasmRun {
             jitter,
             &mut log,
         );
-        step_json(next, log)
+        step_json(next, log, self.run.trace())
     }
 
     /// No answer: `kind` 0 timed out, 1 could not connect, 2 untrusted certificate, 3 other
@@ -458,6 +459,6 @@ impl WasmRun {
             jitter,
             &mut log,
         );
-        step_json(next, log)
+        step_json(next, log, self.run.trace())
     }
 }
