@@ -7,6 +7,9 @@
 //   naming the cause and the fix: no loader at all (esbuild's build error), an ESM bundle without
 //   `require` (UNSUPPORTED_PLATFORM naming the "Dynamic require"), and a browser bundle (a
 //   'use client' import: builds, and evaluating it throws SERVER_ONLY).
+// The edge recipe: esbuild under wrangler's conditions (workerd, worker, browser) stops at the
+// .wasm without a plugin; with `vendor-auth/esbuild`'s, the output folder (the bundle and the
+// .wasm beside it) runs in a real workerd against the mock.
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
@@ -14,9 +17,11 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 
+const { spawn } = require('node:child_process')
+
 const esbuild = require('esbuild')
-const { startMockVendor } = require('../testing')
-const { ROOT, runNode, lastJsonLine } = require('./helpers/util')
+const { startMockVendor, MOCK_CREDENTIALS } = require('../testing')
+const { ROOT, runNode, lastJsonLine, closedPort, waitFor } = require('./helpers/util')
 
 const CJS_APP = `'use strict'
 const { authenticate, createClient } = require('vendor-auth')
@@ -43,6 +48,9 @@ try {
 }
 `
 
+/** The README's esbuild recipe for edge runtimes: a Worker and its build script. */
+const EDGE_RECIPE = path.join(__dirname, 'fixtures', 'esbuild-edge')
+
 const CREATE_REQUIRE = "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);"
 
 let mock
@@ -57,6 +65,8 @@ test.before(async () => {
   fs.writeFileSync(path.join(project, 'app.cjs'), CJS_APP)
   fs.writeFileSync(path.join(project, 'sloppy.cjs'), CJS_APP.replace("'use strict'\n", ''))
   fs.writeFileSync(path.join(project, 'app.mjs'), ESM_APP)
+  for (const file of ['worker.js', 'build.mjs']) fs.copyFileSync(path.join(EDGE_RECIPE, file), path.join(project, file))
+  fs.symlinkSync(path.join(ROOT, 'node_modules', 'esbuild'), path.join(project, 'node_modules', 'esbuild'), 'dir')
   fs.writeFileSync(
     path.join(project, 'client.mjs'),
     "import { createClient } from 'vendor-auth'\nexport default createClient\n",
@@ -199,4 +209,102 @@ test("a browser bundle ('use client' import) builds, and evaluating it throws SE
   const run = await deployAndRun(outdir, 'client.js')
   assert.notEqual(run.code, 0)
   assert.match(run.stderr, /VendorAuthError: vendor-auth is server-only/)
+})
+
+// README "Edge runtimes", esbuild: wrangler's conditions, platform neutral, ESM.
+const WORKERD_BUILD = { platform: 'neutral', format: 'esm', conditions: ['workerd', 'worker', 'browser'] }
+
+test("esbuild for workerd or Vercel's conditions without a plugin stops at the .wasm", async () => {
+  for (const conditions of [WORKERD_BUILD.conditions, ['edge-light', 'worker', 'browser']]) {
+    const { errors } = await bundle('worker.js', { ...WORKERD_BUILD, conditions })
+    assert.ok(errors && errors.length > 0, `${conditions}: the build should fail`)
+    assert.match(errors.map((e) => e.text).join('\n'), /No loader is configured for "\.wasm" files/)
+  }
+})
+
+test("vendor-auth/esbuild: the .wasm stays a module beside the bundle (?module kept for Vercel's entry)", async () => {
+  const { vendorAuthWasm } = await import('vendor-auth/esbuild')
+  const edgeLight = await bundle('worker.js', {
+    ...WORKERD_BUILD,
+    conditions: ['edge-light', 'worker', 'browser'],
+    plugins: [vendorAuthWasm()],
+  })
+  assert.match(
+    fs.readFileSync(path.join(edgeLight.outdir, 'worker.js'), 'utf8'),
+    /from "\.\/vendor_auth_bg\.wasm\?module"/,
+  )
+  assert.deepEqual(fs.readdirSync(edgeLight.outdir).sort(), ['vendor_auth_bg.wasm', 'worker.js'])
+  const notCopied = await bundle('worker.js', { ...WORKERD_BUILD, plugins: [vendorAuthWasm({ copy: false })] })
+  assert.deepEqual(fs.readdirSync(notCopied.outdir), ['worker.js'])
+  assert.ok(fs.existsSync(require('vendor-auth/esbuild').wasmPath))
+})
+
+test("the README's esbuild recipe (fixtures/esbuild-edge/build.mjs) run as written: dist/ alone runs in workerd, one exchange", async () => {
+  const dist = path.join(project, 'dist')
+  fs.rmSync(dist, { recursive: true, force: true })
+  const built = await runNode([path.join(project, 'build.mjs')], { cwd: project, env: { NODE_OPTIONS: '' } })
+  assert.equal(built.code, 0, built.stdout + built.stderr)
+  assert.deepEqual(fs.readdirSync(dist).sort(), ['vendor_auth_bg.wasm', 'worker.js'])
+  assert.match(fs.readFileSync(path.join(dist, 'worker.js'), 'utf8'), /from "\.\/vendor_auth_bg\.wasm"/)
+  // dist/ alone, as deployed: workerd embeds the .wasm as a compiled module (`wasm = embed`).
+  const deployed = fs.mkdtempSync(path.join(os.tmpdir(), 'vendor-auth-workerd-'))
+  fs.cpSync(dist, deployed, { recursive: true })
+  fs.writeFileSync(path.join(deployed, 'mock-ca.pem'), mock.caCert)
+  const port = await closedPort()
+  fs.writeFileSync(
+    path.join(deployed, 'config.capnp'),
+    `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [
+    (name = "main", worker = .worker),
+    (name = "internet", network = (allow = ["local"], tlsOptions = (trustedCertificates = [embed "mock-ca.pem"]))),
+  ],
+  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
+);
+const worker :Workerd.Worker = (
+  modules = [
+    (name = "worker.js", esModule = embed "worker.js"),
+    (name = "vendor_auth_bg.wasm", wasm = embed "vendor_auth_bg.wasm"),
+  ],
+  compatibilityDate = "2025-06-01",
+  bindings = [
+    (name = "MOCK_BASE_URL", fromEnvironment = "MOCK_BASE_URL"),
+    (name = "PUPPETVENDORS_API_KEY", fromEnvironment = "PUPPETVENDORS_API_KEY"),
+  ],
+);
+`,
+  )
+  const workerd = spawn(require('workerd').default, ['serve', path.join(deployed, 'config.capnp')], {
+    cwd: deployed,
+    env: { ...process.env, MOCK_BASE_URL: mock.baseUrl, PUPPETVENDORS_API_KEY: MOCK_CREDENTIALS.puppetvendors.apiKey },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let log = ''
+  workerd.stdout.setEncoding('utf8').on('data', (c) => (log += c))
+  workerd.stderr.setEncoding('utf8').on('data', (c) => (log += c))
+  try {
+    const before = mock.count('pv.authenticate')
+    const answers = []
+    await waitFor(
+      async () => {
+        if (workerd.exitCode !== null) assert.fail(`workerd exited (${workerd.exitCode}): ${log}`)
+        const res = await fetch(`http://127.0.0.1:${port}/`).catch(() => null)
+        if (res) answers.push({ status: res.status, body: await res.text() })
+        return res
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: 'workerd to answer' },
+    )
+    const again = await fetch(`http://127.0.0.1:${port}/`)
+    answers.push({ status: again.status, body: await again.text() })
+    for (const { status, body } of answers) {
+      assert.equal(status, 200, `${body}\n${log}`)
+      assert.deepEqual(JSON.parse(body), { header: ['x-access-token'], token: true })
+    }
+    assert.equal(mock.count('pv.authenticate') - before, 1, 'the module-scope client exchanged once')
+  } finally {
+    const closed = new Promise((resolve) => workerd.once('close', resolve))
+    workerd.kill('SIGTERM')
+    await closed
+    fs.rmSync(deployed, { recursive: true, force: true })
+  }
 })
