@@ -9,7 +9,7 @@
 //     server-only.test.js).
 //   - a WebAssembly.Module compiled in another realm (as Next.js's edge sandbox and Vercel's
 //     edge-runtime hand over a `?module` import) initialises the edge-light entry: no
-//     `instanceof` on the way (node:vm here; the real runtimes in __test__/next/nextjs.test.js).
+//     `instanceof` on the way (node:vm here; the real runtimes in __test__/next/).
 // The edge entries running for real: workerd.test.js.
 // Run: node --test __test__/edge-entry.test.js
 
