@@ -203,6 +203,13 @@ function checkWiring(stage) {
   const wasmJob = job('wasm')
   {
     const { ctx } = contextFor(wasmJob, {})
+    // Its suites re-run store.test.js on the Node fallback (wasm.test.js): a redis-server too.
+    const running = wasmJob.steps.filter((s) => model.condition(s.if, ctx))
+    const testsAt = running.findIndex((s) => typeof s.run === 'string' && /wasm\.test\.js/.test(s.run))
+    check(
+      'wasm: a step installs redis-server before the suites (wasm.test.js re-runs store.test.js)',
+      testsAt < 0 || running.slice(0, testsAt).some((s) => typeof s.run === 'string' && /redis-server/.test(s.run)),
+    )
     const ws = fs.mkdtempSync(path.join(stage, 'wiring-wasm-'))
     fake(
       ws,
