@@ -21,6 +21,10 @@ export type AuthHeader<P extends Provider = Provider> = Readonly<ProviderHeaders
 /** `'Authorization'` (Vendy) or `'x-access-token'` (PuppetVendors). */
 export type HeaderName<P extends Provider = Provider> = { [K in Provider]: keyof ProviderHeaders[K] }[P]
 
+// Only what says `export` is exported: without this line, a declaration file exports each of its
+// top-level declarations, the helper types below included.
+export {}
+
 // These types need neither @types/node nor the DOM lib nor `esnext.disposable`: each global is
 // taken from whatever declares it in the consumer's program, else the part vendor-auth uses.
 

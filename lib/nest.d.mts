@@ -2,4 +2,7 @@
 import * as nest from './nest.js'
 
 export * from './nest.js'
-export default nest
+// The default export is the CommonJS module's exports: its named exports, and no `default` of
+// its own (which TypeScript gives a CommonJS module imported as a namespace).
+declare const defaultExport: Omit<typeof nest, 'default'>
+export default defaultExport

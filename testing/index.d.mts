@@ -2,4 +2,7 @@
 import * as testing from './index.js'
 
 export * from './index.js'
-export default testing
+// The default export is the CommonJS module's exports: its named exports, and no `default` of
+// its own (which TypeScript gives a CommonJS module imported as a namespace).
+declare const defaultExport: Omit<typeof testing, 'default'>
+export default defaultExport
