@@ -516,15 +516,171 @@ describe('guard in a global scope without a Node process (vm context)', () => {
     })
   }
 
-  test('a Deno 1.x scope (Deno + window) → allowed', () => {
-    const { guard } = guardIn({ Deno: { version: { deno: '1.46.0' } }, window: {} })
+  test('a Deno 1.x scope (Deno, window is the global scope itself) → allowed', () => {
+    const { guard, context } = guardIn({ Deno: { version: { deno: '1.46.0' } } })
+    vm.runInContext('globalThis.window = globalThis', context)
     assert.equal(guard.browserContextReason(), null)
     guard.assertServerContext()
   })
 
+  // Issue 20: a DOM is refused whatever else the scope says.
+  const fakeDeno = { Deno: { version: { deno: '1' } } }
+  const domCases = [
+    ['a fake Deno next to window + document', { ...fakeDeno, window: {}, document: {} }],
+    ['a fake Deno next to a window that is not the global scope', { ...fakeDeno, window: {} }],
+    ['a fake Deno next to a document', { ...fakeDeno, document: {} }],
+  ]
+  for (const [name, globals] of domCases) {
+    test(`${name} → SERVER_ONLY (server and edge checks)`, () => {
+      const { guard } = guardIn(globals)
+      assert.match(guard.browserContextReason(), /browser page/)
+      assert.match(guard.edgeContextReason(), /browser page/)
+    })
+  }
+
+  test('a fake Deno next to window === globalThis and a document (a DOM polyfill) → SERVER_ONLY', () => {
+    const { guard, context } = guardIn({ ...fakeDeno, document: {} })
+    vm.runInContext('globalThis.window = globalThis', context)
+    assert.match(guard.browserContextReason(), /browser page/)
+  })
+
+  for (const [name, globals] of [
+    ['Cloudflare Workers', { navigator: { userAgent: 'Cloudflare-Workers' } }],
+    ['Vercel Edge', { EdgeRuntime: 'edge-runtime' }],
+  ]) {
+    test(`the edge check: ${name}'s name next to a DOM → SERVER_ONLY; without one → allowed`, () => {
+      assert.match(guardIn({ ...globals, window: {}, document: {} }).guard.edgeContextReason(), /browser page/)
+      assert.equal(guardIn(globals).guard.edgeContextReason(), null)
+    })
+  }
+
   test('a bare scope with none of these globals → allowed', () => {
     const { guard } = guardIn({})
     assert.equal(guard.browserContextReason(), null)
+  })
+})
+
+// ------------------------------------------------------------------ a DOM, whatever else (issue 20)
+
+/** Assert a probe result is the wasm glue's own refusal (an Error with code SERVER_ONLY). */
+function assertGlueRefusal(result) {
+  assert.equal(result.ok, false, `expected a refusal, loaded: ${JSON.stringify(result)}`)
+  assert.equal(result.error.code, 'SERVER_ONLY', JSON.stringify(result.error))
+  assert.match(result.error.message, /server-only/)
+  assert.match(result.error.message, /Call it from your server/)
+}
+
+/** Assert the wasm glue loaded (its initSync is there). */
+function assertGlueLoaded(result) {
+  assert.equal(result.ok, true, `expected a load, got: ${JSON.stringify(result.error)}`)
+  assert.equal(result.types.initSync, 'function')
+  assert.equal(result.types.WasmClient, 'function')
+}
+
+describe('a DOM (window with document) is refused whatever else the global says', { concurrency: true }, () => {
+  const fakeDeno = { deno: true }
+
+  test('a fake Deno next to window + document: the package (require, import), vendor-auth/testing and the .node file refuse', async () => {
+    const dom = { ...fakeDeno, globals: ['window', 'document'] }
+    const [cjs, esm, testing, native, dlopen] = await Promise.all([
+      probe({ target: 'package', ...dom }),
+      probe({ target: 'esm', ...dom }),
+      probe({ target: 'testing', ...dom }),
+      probe({ target: 'native', ...dom }),
+      probe({ target: 'dlopen', ...dom }),
+    ])
+    assertJsRefusal(cjs, /browser globals/)
+    assertJsRefusal(esm)
+    assertJsRefusal(testing)
+    assertNativeRefusal(native)
+    assertNativeRefusal(dlopen)
+  })
+
+  test('a fake Deno next to a DOM polyfill (window === globalThis, a document): refused', async () => {
+    const polyfill = { ...fakeDeno, windowIsGlobal: true, globals: ['document'] }
+    const [cjs, native, glue] = await Promise.all([
+      probe({ target: 'package', ...polyfill }),
+      probe({ target: 'native', ...polyfill }),
+      probe({ target: 'wasm-cjs', ...polyfill }),
+    ])
+    assertJsRefusal(cjs)
+    assertNativeRefusal(native)
+    assertGlueRefusal(glue)
+  })
+
+  test('a fake Deno next to a window that is not the global scope: refused', async () => {
+    const [cjs, native] = await Promise.all([
+      probe({ target: 'package', ...fakeDeno, globals: ['window'] }),
+      probe({ target: 'native', ...fakeDeno, globals: ['window'] }),
+    ])
+    assertJsRefusal(cjs)
+    assertNativeRefusal(native)
+  })
+
+  test('vendor-auth/testing with window → SERVER_ONLY', async () => {
+    assertJsRefusal(await probe({ target: 'testing', globals: ['window'] }))
+  })
+
+  test('the wasm glue loaded directly: wasm/vendor_auth.cjs and .mjs refuse window, a DOM, and a fake Deno beside one', async () => {
+    const cases = [
+      { globals: ['window'] },
+      { globals: ['document'] },
+      { globals: ['window', 'document'] },
+      { ...fakeDeno, globals: ['window', 'document'] },
+    ]
+    const results = await Promise.all(
+      cases.flatMap((c) => ['wasm-cjs', 'wasm-mjs'].map((target) => probe({ target, ...c }))),
+    )
+    for (const result of results) assertGlueRefusal(result)
+  })
+
+  test('control: the wasm glue loads in plain Node, and beside a DOM with the jsdom opt-in', async () => {
+    const env = { [OPT_IN]: '1' }
+    const [cjs, mjs, cjsOptIn, mjsOptIn] = await Promise.all([
+      probe({ target: 'wasm-cjs' }),
+      probe({ target: 'wasm-mjs' }),
+      probe({ target: 'wasm-cjs', globals: ['window', 'document'] }, env),
+      probe({ target: 'wasm-mjs', globals: ['window', 'document'] }, env),
+    ])
+    for (const result of [cjs, mjs, cjsOptIn, mjsOptIn]) assertGlueLoaded(result)
+  })
+
+  test('the glue files begin with the current guard of lib/guard.js (its functions in .cjs, the edge check in .mjs)', () => {
+    const { gluePrelude } = require('../lib/guard')
+    const banner = /^\/\/ Generated by scripts\/build-wasm\.js[^\n]*\n/
+    for (const format of ['cjs', 'mjs']) {
+      const text = fs.readFileSync(path.join(ROOT, 'wasm', `vendor_auth.${format}`), 'utf8')
+      assert.match(text, banner, format)
+      assert.ok(
+        text.replace(banner, '').startsWith(gluePrelude(format)),
+        `wasm/vendor_auth.${format} does not begin with gluePrelude('${format}'): run npm run build:wasm`,
+      )
+    }
+  })
+
+  test("a refused .node file's exports refuse every use, even where its load did not throw", async () => {
+    // Deno 2.9 drops an exception thrown while an addon initialises; a fake Deno here takes
+    // that path in Node (no throw), so the exports alone must refuse, and the package entry
+    // must still say SERVER_ONLY (its loader reads an export, which throws).
+    const script = `
+      globalThis.window = {}
+      globalThis.Deno = { version: { deno: '1' } }
+      const native = require(${JSON.stringify(require('./fixtures/server-only/probe-core').nativeFile())})
+      const keys = Object.keys(native)
+      const uses = keys.map((key) => { try { native[key]; return 'used' } catch (e) { return e.code } })
+      Object.defineProperty(process, 'env', { value: { ...process.env, ${OPT_IN}: '1' } })
+      let entry
+      try { require(${JSON.stringify(ROOT)}); entry = 'loaded' } catch (e) { entry = e.code + ' ' + e.name }
+      console.log(JSON.stringify({ keys, uses, entry }))`
+    const out = await new Promise((resolve, reject) => {
+      const env = { ...childEnv(), VENDOR_AUTH_FORCE_WASM: '' }
+      execFile(process.execPath, ['-e', script], { env, cwd: ROOT, timeout: 30_000 }, (error, stdout, stderr) =>
+        error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(JSON.parse(stdout.trim().split('\n').pop())),
+      )
+    })
+    assert.ok(out.keys.includes('NativeClient'), JSON.stringify(out))
+    assert.deepEqual(new Set(out.uses), new Set(['SERVER_ONLY']), JSON.stringify(out))
+    assert.equal(out.entry, 'SERVER_ONLY VendorAuthError')
   })
 })
 
@@ -565,16 +721,18 @@ describe('server runtimes load normally', { concurrency: true }, () => {
     assertNativeRefusal(nativeRefused)
   })
 
-  test('a Deno-like global (Deno 1.x defines window) loads', async () => {
-    const deno = { deno: true, globals: ['window'] }
-    const [pkg, withDocument, native] = await Promise.all([
+  test('a Deno 1.x-like global (Deno, and a window that is the global scope itself, no document) loads', async () => {
+    const deno = { deno: true, windowIsGlobal: true }
+    const [pkg, esm, native, glue] = await Promise.all([
       probe({ target: 'package', ...deno }),
-      probe({ target: 'package', deno: true, globals: ['window', 'document'] }),
+      probe({ target: 'esm', ...deno }),
       probe({ target: 'native', ...deno }),
+      probe({ target: 'wasm-cjs', ...deno }),
     ])
     assertPackageLoaded(pkg)
-    assertPackageLoaded(withDocument)
+    assertPackageLoaded(esm)
     assertNativeLoaded(native)
+    assertGlueLoaded(glue)
   })
 })
 

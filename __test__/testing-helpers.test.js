@@ -15,11 +15,15 @@ const { startMockVendor, forkMockVendor, MOCK_CREDENTIALS } = require('../testin
 const { ROOT, runNode, lastJsonLine } = require('./helpers/util')
 const { clientFor } = require('./helpers')
 
-/** A copy of testing/ in a folder where `node_modules` holds only `peers` (linked from ours). */
+/**
+ * A copy of testing/ (with the server-only guard it loads, lib/guard.js and lib/errors.js) in a
+ * folder where `node_modules` holds only `peers` (linked from ours).
+ */
 function isolatedTesting(t, peers) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vendor-auth-testing-peers-'))
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
   fs.cpSync(path.join(ROOT, 'testing'), path.join(dir, 'testing'), { recursive: true })
+  for (const file of ['guard.js', 'errors.js']) fs.cpSync(path.join(ROOT, 'lib', file), path.join(dir, 'lib', file))
   for (const peer of peers) {
     fs.mkdirSync(path.dirname(path.join(dir, 'node_modules', peer)), { recursive: true })
     fs.symlinkSync(fs.realpathSync(path.join(ROOT, 'node_modules', peer)), path.join(dir, 'node_modules', peer), 'dir')

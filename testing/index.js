@@ -20,6 +20,9 @@
 //   mock-process.js  child-process entry for forkMockVendor
 // See index.d.ts for the documented API.
 
+// Server-only like the package: it refuses a browser-like scope before anything else.
+require('../lib/guard').assertServerContext()
+
 const { startMockVendor } = require('./server')
 const { forkMockVendor } = require('./fork')
 const { ENDPOINTS } = require('./steps')

@@ -12,9 +12,12 @@ use crate::{
     schema::Kind, Driver, Error, ErrorCode, Mode, OptionInput, OptionSpec, Plan, RawOptions,
     StoreFault, StoreNext, StoreRun, NONCE_LEN,
 };
-use napi::bindgen_prelude::{Env, Function, JsObjectValue, Object, Uint8Array, Unknown};
+use napi::bindgen_prelude::{
+    Env, Function, JsObjectValue, JsValue, Object, This, Uint8Array, Unknown,
+};
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi::ValueType;
+use napi::{Property, PropertyAttributes};
 use napi_derive::napi;
 use std::sync::Arc;
 
@@ -433,31 +436,65 @@ pub fn known_options() -> Vec<&'static str> {
     wire::known_options()
 }
 
-/// Refuse to initialise where keys would reach a browser: a global scope with `window` or
-/// `document` (an Electron renderer, a browser-like embedding). The JS entry checks first; this
-/// makes loading the `.node` file directly no way around it.
+/// Refuse to initialise where keys would reach a browser: a global scope with a DOM (an Electron
+/// renderer, a browser-like embedding, a DOM polyfill on a server runtime). The JS entry checks
+/// first (lib/guard.js `hasDomGlobals`, the same question); this makes loading the `.node` file
+/// directly no way around it.
 #[napi(module_exports)]
-pub fn init(mut _exports: Object, env: Env) -> napi::Result<()> {
+pub fn init(mut exports: Object, env: Env) -> napi::Result<()> {
     let has = |name: &str| {
         env.get_global()
             .and_then(|g| g.has_named_property(name))
             .unwrap_or(false)
     };
-    // Deno 1.x defines `window` on its (server) global scope.
-    let browser_like = (has("window") || has("document")) && !has("Deno");
+    // A DOM is a `document`, or a `window` that is not Deno 1.x's own (Deno 1.x defines `window`
+    // as the global scope itself, and no `document`). A `Deno` next to any other `window` proves
+    // nothing: it can be faked. A failed look counts as a DOM.
+    let window_is_global = || -> napi::Result<bool> {
+        let global = env.get_global()?;
+        let window: Unknown = global.get_named_property("window")?;
+        env.strict_equals(window, global)
+    };
+    let deno_window = || has("Deno") && window_is_global().unwrap_or(false);
+    let browser_like = has("document") || (has("window") && !deno_window());
     if browser_like && !jsdom_opt_in(&env) {
         // The refusal as data for the JS entry, which loads this file through the generated
         // loader (binding.js keeps only the messages of the errors it met): its code.
         let mut global = env.get_global()?;
         global.set_named_property(REFUSAL_GLOBAL, ErrorCode::ServerOnly.as_str())?;
-        // `module_exports` can only fail with a generic status, so the error (with its stable
-        // code) is thrown directly; Node rethrows it from `require()`.
-        env.throw_error(
-            "vendor-auth is server-only: it was loaded where browser globals (window/document) exist, and keys or tokens must never reach a browser. Call it from your server.",
-            Some(ErrorCode::ServerOnly.as_str()),
-        )?;
+        // Every export answers any use with the refusal: where a throw from here never reaches
+        // `require()`, nothing of the addon can be used all the same.
+        refuse_exports(&mut exports)?;
+        // Node rethrows this from `require()` (`module_exports` can only fail with a generic
+        // status, so the error, with its stable code, is thrown directly). Deno 2.9 does not look
+        // for it: the exception stays pending and aborts the process later, so there the
+        // refused exports above are the refusal.
+        if !has("Deno") {
+            env.throw_error(SERVER_ONLY_MESSAGE, Some(ErrorCode::ServerOnly.as_str()))?;
+        }
     }
     Ok(())
+}
+
+const SERVER_ONLY_MESSAGE: &str = "vendor-auth is server-only: it was loaded where browser globals (window/document) exist, and keys or tokens must never reach a browser. Call it from your server.";
+
+/// Turn each of `exports` into a getter that throws the SERVER_ONLY error.
+fn refuse_exports(exports: &mut Object) -> napi::Result<()> {
+    let names: Vec<String> = unsafe { exports.get_property_names()?.to_unknown().cast() }?;
+    let refused = names
+        .iter()
+        .map(|name| {
+            Ok(Property::new()
+                .with_utf8_name(name)?
+                .with_getter_closure(|env: Env, _this: This| {
+                    env.throw_error(SERVER_ONLY_MESSAGE, Some(ErrorCode::ServerOnly.as_str()))
+                })
+                .with_property_attributes(
+                    PropertyAttributes::Enumerable | PropertyAttributes::Configurable,
+                ))
+        })
+        .collect::<napi::Result<Vec<_>>>()?;
+    exports.define_properties(&refused)
 }
 
 /// Where a refused load leaves its code for `lib/native.js` (a global: the only channel that
