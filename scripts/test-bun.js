@@ -4,9 +4,8 @@
 // by side, each in its own `bun test`, their lines prefixed with the build's name. `bun test` runs
 // node:test files; its 5 s default per-test timeout is raised (node:test has none, and the
 // refresh tests wait for real token windows). Children the suites spawn run under Bun too
-// (process.execPath). Not run here: mock-vendor (tests the mock, and forks it over IPC, which Bun
-// does not fully support), server-only/leak/soak (Node-specific probes and runners), and the
-// wasm/fallback/workerd/edge-entry files (their own runners or runtimes).
+// (process.execPath). The suites, and those left out, are scripts/runtime-suites.js's (Deno runs
+// the same: test-deno.js).
 
 const { spawn } = require('node:child_process')
 const path = require('node:path')
@@ -14,13 +13,7 @@ const readline = require('node:readline')
 
 const root = path.join(__dirname, '..')
 const bun = path.join(path.dirname(require.resolve('bun/package.json')), require('bun/package.json').bin.bun)
-const SUITES = ['authenticate', 'client', 'faults', 'lifecycle', 'redaction', 'traffic'].map(
-  (name) => `./__test__/${name}.test.js`,
-)
-const BUILDS = [
-  ['native', {}],
-  ['wasm', { VENDOR_AUTH_FORCE_WASM: '1' }],
-]
+const { SUITES, BUILDS } = require('./runtime-suites')
 
 function runBuild([label, env]) {
   const started = Date.now()
