@@ -308,3 +308,72 @@ const worker :Workerd.Worker = (
     fs.rmSync(deployed, { recursive: true, force: true })
   }
 })
+
+// A bundle deployed without the .node its bundler copied beside it (a zip that took app.js
+// only): the Node fallback loads the WebAssembly build from the bundle's folder (was: from
+// `<bundle folder>/../../wasm/`, where nothing is), or the error names each file to ship there.
+
+/** The build output's `files` (names in `outdir`) and `extra` absolute paths, in `<fresh>/dist/`. */
+async function runShipped(outdir, file, files, extra = []) {
+  const deployed = fs.mkdtempSync(path.join(os.tmpdir(), 'vendor-auth-shipped-'))
+  const dist = path.join(deployed, 'dist')
+  fs.mkdirSync(dist)
+  for (const name of files) fs.copyFileSync(path.join(outdir, name), path.join(dist, name))
+  for (const source of extra) fs.copyFileSync(source, path.join(dist, path.basename(source)))
+  try {
+    const run = await runNode([path.join(dist, file)], {
+      cwd: deployed,
+      env: { MOCK_BASE_URL: mock.baseUrl, MOCK_CA: mock.caCert, NODE_OPTIONS: '', DEBUG: 'vendor-auth' },
+    })
+    return { ...run, dist }
+  } finally {
+    fs.rmSync(deployed, { recursive: true, force: true })
+  }
+}
+
+const WASM_BUILD = ['vendor_auth.cjs', 'vendor_auth_bg.wasm'].map((file) => path.join(ROOT, 'wasm', file))
+
+test('a bundle whose .node was left behind: UNSUPPORTED_PLATFORM names the addon and the WebAssembly files to ship beside it', async () => {
+  const { outdir } = await bundle('app.cjs', { platform: 'node', loader: { '.node': 'copy' } })
+  const addon = fs.readdirSync(outdir).find((f) => f.endsWith('.node'))
+  assert.ok(addon, 'esbuild copied the addon beside the bundle')
+  for (const [shipped, missing] of [
+    [[], ['vendor_auth.cjs', 'vendor_auth_bg.wasm']],
+    [[WASM_BUILD[1]], ['vendor_auth.cjs']],
+  ]) {
+    const run = await runShipped(outdir, 'app.js', ['app.js'], shipped)
+    assert.equal(run.code, 1, run.stdout + run.stderr)
+    // require('vendor-auth') throws (the app's first line): Node prints it.
+    assert.match(run.stderr, /code: 'UNSUPPORTED_PLATFORM'/)
+    const message = /^VendorAuthError: (.*)$/m.exec(run.stderr)?.[1] ?? run.stderr
+    assert.ok(message.includes(`ship ${path.join(run.dist, addon)} with the bundle`), message)
+    for (const file of missing) assert.ok(message.includes(path.join(run.dist, file)), `${file}: ${message}`)
+    assert.match(
+      message,
+      /ship vendor_auth\.cjs and vendor_auth_bg\.wasm from node_modules\/vendor-auth\/wasm\/ beside the bundle/,
+    )
+    assert.doesNotMatch(message, /\/wasm\/vendor_auth\.cjs'|reinstall|--omit=optional|no prebuilt binary/, message)
+  }
+})
+
+test('a bundle whose .node was left behind runs on the WebAssembly build shipped beside it (CJS and ESM)', async () => {
+  for (const [entry, options, file, endpoint, exchanges] of [
+    ['app.cjs', {}, 'app.js', 'pv.authenticate', 2],
+    [
+      'app.mjs',
+      { format: 'esm', outExtension: { '.js': '.mjs' }, banner: { js: CREATE_REQUIRE } },
+      'app.mjs',
+      'vendy.auth',
+      1,
+    ],
+  ]) {
+    const { outdir } = await bundle(entry, { platform: 'node', loader: { '.node': 'copy' }, ...options })
+    assert.ok(fs.readdirSync(outdir).some((f) => f.endsWith('.node')))
+    const before = mock.count(endpoint)
+    const run = await runShipped(outdir, file, [file], WASM_BUILD)
+    assert.equal(run.code, 0, `${entry}: ${run.stdout}${run.stderr}`)
+    assert.ok(lastJsonLine(run.stdout).provider, run.stdout)
+    assert.ok(run.stderr.includes(`using the WebAssembly build in ${run.dist}`), run.stderr)
+    assert.equal(mock.count(endpoint) - before, exchanges, entry)
+  }
+})

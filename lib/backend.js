@@ -7,6 +7,7 @@
 
 const { VendorAuthError } = require('./errors')
 const { loadBinding, nativeDriverFactory, platformTarget } = require('./native')
+const { wasmFolder } = require('./bundled')
 const { traceExchanges } = require('./outcome')
 const { exchangeChannel } = require('./tracing')
 
@@ -15,7 +16,7 @@ traceExchanges(exchangeChannel())
 
 function chooseDriverFactory() {
   if (process.env.VENDOR_AUTH_FORCE_WASM === '1') {
-    return wasmFactory('using the WebAssembly build (VENDOR_AUTH_FORCE_WASM=1)')
+    return wasmFactory('using the WebAssembly build (VENDOR_AUTH_FORCE_WASM=1)', wasmFolder())
   }
   let binding
   try {
@@ -24,7 +25,13 @@ function chooseDriverFactory() {
     if (!(error instanceof VendorAuthError) || error.code !== 'UNSUPPORTED_PLATFORM') throw error
     const { where, wanted } = platformTarget()
     try {
-      return wasmFactory(`using the WebAssembly build: no native binary loads on ${where} (looked for ${wanted})`)
+      // Inside a bundle, the files are beside it (lib/bundled.js), not where the package keeps them.
+      const folder = wasmFolder(error)
+      const why =
+        folder === undefined
+          ? `no native binary loads on ${where} (looked for ${wanted})`
+          : `the bundle's native addon did not load (${wanted})`
+      return wasmFactory(`using the WebAssembly build${folder === undefined ? '' : ` in ${folder}`}: ${why}`, folder)
     } catch (wasmError) {
       throw new VendorAuthError(
         'UNSUPPORTED_PLATFORM',
@@ -36,8 +43,8 @@ function chooseDriverFactory() {
   return nativeDriverFactory(binding)
 }
 
-function wasmFactory(note) {
-  return require('./wasm/node').nodeWasmDriverFactory(note)
+function wasmFactory(note, folder) {
+  return require('./wasm/node').nodeWasmDriverFactory(note, folder)
 }
 
 module.exports = { chooseDriverFactory }

@@ -33,8 +33,9 @@ function load() {
   https = require('node:https')
   tls = require('node:tls')
   fs = require('node:fs')
-  // The instance lib/wasm/node.js loaded and initialised (the same module).
-  glue = require(path.join(__dirname, '..', '..', 'wasm', 'vendor_auth.cjs'))
+  // The instance lib/wasm/node.js loaded and initialised (from wherever it found it: a bundle's
+  // folder is not the package's).
+  glue = require('./node').loadedGlue()
   Agent = class extends https.Agent {
     constructor(options, proxy) {
       super(options)

@@ -9,14 +9,21 @@ const path = require('node:path')
 const { wasmDriverFactory } = require('./driver')
 const { httpsTransport } = require('./https-transport')
 
-const DIR = path.join(__dirname, '..', '..', 'wasm')
-
-/** The driver factory; `note` is logged once, through the first logger there is. */
-function nodeWasmDriverFactory(note) {
-  const glue = require(path.join(DIR, 'vendor_auth.cjs'))
-  const bytes = fs.readFileSync(path.join(DIR, 'vendor_auth_bg.wasm'))
+/**
+ * The driver factory; `note` is logged once, through the first logger there is. `dir` holds the
+ * glue and the .wasm: the package's wasm/ unless given (lib/bundled.js wasmFolder: a bundle's
+ * own folder; an ES module bundle has no __dirname).
+ */
+function nodeWasmDriverFactory(note, dir = path.join(__dirname, '..', '..', 'wasm')) {
+  const glue = require(path.join(dir, 'vendor_auth.cjs'))
+  const bytes = fs.readFileSync(path.join(dir, 'vendor_auth_bg.wasm'))
   glue.initSync({ module: new WebAssembly.Module(bytes) })
+  loaded = glue
   return wasmDriverFactory(glue, { transport: httpsTransport, note })
 }
 
-module.exports = { nodeWasmDriverFactory }
+/** The glue the factory loaded: https-transport.js reports through the same instance. */
+let loaded
+const loadedGlue = () => loaded
+
+module.exports = { nodeWasmDriverFactory, loadedGlue }
