@@ -7,11 +7,11 @@
 //      that the jobs need the jobs whose artifacts they download, and that the skip variables
 //      (VENDOR_AUTH_TEST_NO_REDIS/NO_WORKERD/NO_CARGO) are set exactly where the runner lacks
 //      the thing they name, and reach the container in the docker jobs;
-//   2. the build job of x86_64-unknown-linux-gnu: the binary built into the folder that job builds
-//      into (cargo's target dir reused: nothing is compiled when `npm run build` already ran; the
-//      host toolchain, not zig, see docs/releasing.md), its static checks (check-artifacts.sh),
-//      then the job's own upload step; the wasm job: wasm/ (scripts/ensure-wasm.js) and its
-//      upload step;
+//   2. the build job of x86_64-unknown-linux-gnu: the binary in the folder that job builds into
+//      (the one `npm run build` made when it is newer than the Rust sources, else napi build with
+//      cargo's target dir; the host toolchain, not zig, see docs/releasing.md), its static checks
+//      (check-artifacts.sh), then the job's own upload step; the wasm job: wasm/
+//      (scripts/ensure-wasm.js) and its upload step;
 //   3. the test job of x86_64-unknown-linux-gnu, its steps one by one, in a clean copy of the
 //      repository (its files as git lists them, no build output) with no Rust on PATH: checkout,
 //      setup-node (this machine's Node), npm ci (see --npm-ci), both downloads, redis-server, the
@@ -36,6 +36,7 @@ const os = require('node:os')
 const path = require('node:path')
 
 const model = require('./workflow-model')
+const { sourcesChanged } = require('./ensure-built')
 
 const root = path.resolve(__dirname, '..')
 const TARGET = 'x86_64-unknown-linux-gnu'
@@ -463,14 +464,32 @@ async function main() {
       const { ctx } = contextFor(build, matrix)
       const ws = path.join(stage, 'build')
       const out = path.join(ws, buildOutputDir(build, ctx))
-      // Without --target napi builds for the host, which is this target: cargo's target dir
-      // already holds it when `npm run build` ran, so this compiles nothing then.
-      const napi = spawnSync(
-        process.execPath,
-        [napiCli, 'build', '--platform', '--release', '--no-js', '--output-dir', out],
-        { cwd: root, stdio: 'inherit', env: { ...process.env, CARGO_TERM_COLOR: 'never' } },
+      must(
+        `this machine is ${TARGET}`,
+        process.platform === 'linux' &&
+          process.arch === 'x64' &&
+          !fs.readFileSync('/usr/bin/ldd', 'utf8').includes('musl'),
       )
-      must(`napi build --platform --release into ${path.relative(ws, out)}/`, napi.status === 0)
+      // `npm run build` is this very build (napi build --platform --release, for the host): its
+      // binary is taken when it is newer than the Rust sources (scripts/ensure-built.js's rule).
+      // Otherwise napi builds it here, in cargo's target dir; not after every `npm run build`
+      // (napi's type-definition cache then makes cargo compile the crate again).
+      const built = path.join(root, nodeFile(TARGET))
+      fs.mkdirSync(out, { recursive: true })
+      if (fs.existsSync(built) && fs.statSync(built).mtimeMs >= sourcesChanged()) {
+        fs.copyFileSync(built, path.join(out, nodeFile(TARGET)))
+        check(
+          `${nodeFile(TARGET)} of npm run build (newer than the Rust sources) into ${path.relative(ws, out)}/`,
+          true,
+        )
+      } else {
+        const napi = spawnSync(
+          process.execPath,
+          [napiCli, 'build', '--platform', '--release', '--no-js', '--output-dir', out],
+          { cwd: root, stdio: 'inherit', env: { ...process.env, CARGO_TERM_COLOR: 'never' } },
+        )
+        must(`napi build --platform --release into ${path.relative(ws, out)}/`, napi.status === 0)
+      }
       const checked = spawnSync(
         'bash',
         [path.join(root, 'scripts', 'check-artifacts.sh'), path.join(out, nodeFile(TARGET))],
