@@ -49,7 +49,9 @@ for (const config of CONFIGS) {
   test(`tsc --noEmit --strict -p __test__/types/${config}`, async () => {
     const { compilerOptions, files } = JSON.parse(fs.readFileSync(path.join(DIR, config), 'utf8'))
     assert.equal(compilerOptions.strict, true)
-    assert.equal(compilerOptions.skipLibCheck, false)
+    // bundler: skipLibCheck on, as Vite and Next.js projects have it (and 5 s less): the same
+    // .d.mts files are checked with it off by the node16 configs (narrowing-esm.mts, nest.ts).
+    assert.equal(compilerOptions.skipLibCheck, config === 'tsconfig.bundler.json')
     assert.ok(files.includes('narrowing.ts') && files.includes('narrowing-esm.mts'), 'a CommonJS and an ES consumer')
     const run = await runNode([TSC, '-p', path.join(DIR, config)], { timeoutMs: 120_000 })
     assert.equal(run.code, 0, `${run.stdout}${run.stderr}`)

@@ -28,8 +28,11 @@ export const token: 'VENDOR_AUTH_CLIENT' = VENDOR_AUTH_CLIENT
 export const plugin: VendorAuthWasmPlugin = vendorAuthWasm({ copy: false })
 export const wasm: string = wasmPath
 
-// Real types, not `any`: a wrong call is an error under every resolution.
+// Real types, not `any` (which skipLibCheck would let through): a wrong call is an error under
+// every resolution.
 // @ts-expect-error unknown provider
 createClient({ provider: 'other' })
+// @ts-expect-error unknown provider (nest's types reach the package's own)
+VendorAuthModule.forRoot({ provider: 'other' })
 // @ts-expect-error copy is a boolean
 vendorAuthWasm({ copy: 'yes' })
