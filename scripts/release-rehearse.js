@@ -25,7 +25,8 @@
 // depends on what the job lays out or installs (the CI budget has no room for the whole suite
 // twice; npm test ran it on this same binary already); --full runs `npm run test:js` whole.
 // npm ci: by default the copies link the repository's node_modules (hard links, installed by
-// npm ci from the same package-lock.json, as .ci/run does just before); --npm-ci runs npm ci.
+// npm ci from the same package-lock.json, as .ci/run does just before; refused when npm's record
+// of it, node_modules/.package-lock.json, differs from the lockfile); --npm-ci runs npm ci.
 // --wiring: step 1 alone (a fraction of a second: for editing release.yml). --workflow FILE
 // rehearses another workflow file (a deliberately broken copy, to see the rehearsal fail).
 // --keep keeps the stage folder. Exits 1 on any failure.
@@ -366,16 +367,35 @@ function checkout(workspace) {
   return count
 }
 
+/**
+ * Where `modules` differs from what package-lock.json installs: a locked package missing (one
+ * for another platform excepted) or at another version, as npm's own record says
+ * (node_modules/.package-lock.json).
+ */
+function lockMismatches(modules) {
+  const read = (file) => JSON.parse(fs.readFileSync(file, 'utf8')).packages || {}
+  const hiddenFile = path.join(modules, '.package-lock.json')
+  if (!fs.existsSync(hiddenFile)) return ['no node_modules/.package-lock.json']
+  const installed = read(hiddenFile)
+  const problems = []
+  for (const [where, entry] of Object.entries(read(path.join(root, 'package-lock.json')))) {
+    if (!where.startsWith('node_modules/')) continue
+    const got = installed[where]
+    if (!got && !entry.optional && !entry.devOptional) problems.push(`${where} missing`)
+    else if (got && got.version !== entry.version) problems.push(`${where} ${got.version}, locked ${entry.version}`)
+  }
+  return problems
+}
+
 /** npm ci in the copy, or the repository's node_modules linked in (see the header). */
 async function installDependencies(step, workspace, env) {
   if (npmCi) return runStep(step.run, { cwd: workspace, env })
   const modules = path.join(root, 'node_modules')
-  const hidden = path.join(modules, '.package-lock.json')
-  if (
-    !fs.existsSync(hidden) ||
-    fs.statSync(hidden).mtimeMs < fs.statSync(path.join(root, 'package-lock.json')).mtimeMs
-  ) {
-    return { code: 1, output: 'node_modules is older than package-lock.json: run npm ci, or rehearse with --npm-ci\n' }
+  const stale = lockMismatches(modules)
+  if (stale.length > 0) {
+    const message = `node_modules is not what package-lock.json installs (${stale.slice(0, 5).join('; ')}): run npm ci, or rehearse with --npm-ci\n`
+    process.stderr.write(message)
+    return { code: 1, output: message }
   }
   const linked = spawnSync('cp', ['-al', modules, path.join(workspace, 'node_modules')])
   if (linked.status !== 0) fs.cpSync(modules, path.join(workspace, 'node_modules'), { recursive: true })
