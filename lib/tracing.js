@@ -4,13 +4,25 @@
 // `asyncEnd`, `error`; see lib/outcome.js for the context's fields). The Node entry turns it on;
 // the edge entries, where there is no diagnostics_channel, never load this file.
 
-const diagnostics = require('node:diagnostics_channel')
-
-/** The tracing channel, or undefined where the runtime has none (an old Bun). */
+/**
+ * The tracing channel, or undefined where the runtime has none. Found without `require` where
+ * Node offers that (an ES-module bundle of this package has no `require`).
+ */
 function exchangeChannel() {
-  return typeof diagnostics.tracingChannel === 'function'
+  const diagnostics = builtin('node:diagnostics_channel')
+  return diagnostics !== undefined && typeof diagnostics.tracingChannel === 'function'
     ? diagnostics.tracingChannel('vendor-auth:exchange')
     : undefined
+}
+
+function builtin(name) {
+  const proc = globalThis.process
+  if (proc !== undefined && typeof proc.getBuiltinModule === 'function') return proc.getBuiltinModule(name)
+  try {
+    return require(name)
+  } catch {
+    return undefined // a bundle without require on a Node older than 20.16: no tracing
+  }
 }
 
 module.exports = { exchangeChannel }
