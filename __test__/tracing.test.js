@@ -145,3 +145,31 @@ test('the edge entries never load node:diagnostics_channel', async () => {
     assert.doesNotMatch(result.outputFiles[0].text, /diagnostics_channel/, entry)
   }
 })
+
+// Last: the hookup stays subscribed for the rest of the process.
+test("the README's OpenTelemetry hookup (examples/tracing/otel.js) gives one span per exchange", async (t) => {
+  const { trace } = require('@opentelemetry/api')
+  const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base')
+  const exporter = new InMemorySpanExporter()
+  trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }))
+  t.after(() => trace.disable())
+  require('../examples/tracing/otel.js')
+  const mock = await mockFor(t)
+  const client = clientFor(t, optionsFor(mock, 'vendy'))
+  const header = await client.authHeader()
+  await assert.rejects(authenticate(optionsFor(mock, 'vendy', { secretKey: 'sk_wrong_0000000000000000' })))
+  const spans = exporter.getFinishedSpans()
+  assert.equal(spans.length, 2)
+  assert.deepEqual(spans[0].attributes, {
+    'vendor_auth.provider': 'vendy',
+    'vendor_auth.background': false,
+    'vendor_auth.endpoint': 'authenticate',
+    'vendor_auth.attempts': 1,
+    'http.response.status_code': 200,
+  })
+  assert.equal(spans[1].status.message, 'UNAUTHORIZED')
+  assert.equal(spans[1].attributes['http.response.status_code'], 401)
+  assert.ok(
+    !JSON.stringify(spans.map((s) => [s.attributes, s.status, s.events])).includes(header.Authorization.slice(7)),
+  )
+})
