@@ -156,6 +156,22 @@ test('a key function that throws or returns no string: INVALID_OPTIONS with its 
   assert.ok(session.token)
 })
 
+test('every credential option takes a function: Vendy keys, and the PuppetVendors shop that selects the key', async (t) => {
+  const mock = await twoKeyMock(t)
+  const pv = clientFor(t, mock, { apiKey: SECRETS.pvApiKey, shopDomain: async () => SHOP })
+  assert.ok((await pv.authHeader())['x-access-token'])
+  const vendy = createClient({
+    provider: 'vendy',
+    baseUrl: mock.baseUrl,
+    caCert: mock.caCert,
+    accessKey: () => SECRETS.vendyAccessKey,
+    secretKey: async () => SECRETS.vendySecretKey,
+  })
+  t.after(() => vendy.close())
+  assert.match((await vendy.authHeader()).Authorization, /^Bearer /)
+  assert.equal(mock.count(), 2)
+})
+
 test('the values a function gives are secrets: never in errors, logs, inspect or JSON', async (t) => {
   const mock = await twoKeyMock(t)
   const lines = []

@@ -67,6 +67,9 @@ function checkerFor(file) {
   }
 }
 
+/** A credential option's type: the value, or a function that gives it (lib/credentials.js). */
+const CREDENTIAL_TYPE = 'Credential'
+
 /** A type as the schema describes it: 'string', 'number', 'string[]', or the sorted literals of a union. */
 function describeType(checker, type) {
   const t = checker.getNonNullableType(type)
@@ -98,7 +101,13 @@ function expectedOptions(provider, api) {
     if (option.provider !== undefined && option.provider !== provider) continue
     if (option.clientOnly && api !== 'client') continue
     const type =
-      option.name === 'provider' ? [provider] : option.kind === 'choice' ? [...option.values].sort() : option.jsType
+      option.name === 'provider'
+        ? [provider]
+        : option.kind === 'choice'
+          ? [...option.values].sort()
+          : option.credential
+            ? CREDENTIAL_TYPE
+            : option.jsType
     expected.set(option.name, { type, optional: option.name !== 'provider', env: option.env, declared: option })
   }
   for (const [name, where] of Object.entries(JS_ONLY_OPTIONS)) {
@@ -207,7 +216,7 @@ test('the drift check fails on drift: a copy of lib/index.d.ts with mistakes is 
     // a number typed as a string
     ['timeoutMs?: number', 'timeoutMs?: string'],
     // an option the core does not know
-    ['shopDomain?: string', 'shopDomain?: string\n  shopId?: string'],
+    ['shopDomain?: Credential', 'shopDomain?: Credential\n  shopId?: string'],
     // the environment default no longer documented
     ['Default: env `PUPPETVENDORS_API_KEY`.', 'Default: from the environment.'],
     // a session field left out

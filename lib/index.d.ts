@@ -127,16 +127,24 @@ export interface CommonOptions<P extends Provider = Provider> {
   logger?: Logger
 }
 
+/**
+ * A credential: the value, or a function that returns it (or a promise of it), asked before each
+ * exchange and never on the hot path: keys kept in a secret manager and rotated without a restart.
+ * After a refusal (`UNAUTHORIZED`) the next call asks again and a changed value is tried at once.
+ * A function that throws or rejects is `INVALID_OPTIONS` with its error as `cause`.
+ */
+export type Credential = string | (() => string | PromiseLike<string>)
+
 /** Vendy's own options. */
 export interface VendyOptions {
   /** Vendy access key (printable ASCII: it travels as a header value). Default: env `VENDY_ACCESS_KEY`. */
-  accessKey?: string
+  accessKey?: Credential
   /** Vendy secret key (printable ASCII: it travels as a header value). Default: env `VENDY_SECRET_KEY`. */
-  secretKey?: string
+  secretKey?: Credential
   /** Vendy legacy login: the registered e-mail (HTTP Basic; not empty, no `:`). Scheme `'token'` only. */
-  username?: string
+  username?: Credential
   /** Vendy legacy login: the password (not empty). Scheme `'token'` only. */
-  password?: string
+  password?: Credential
   /**
    * How the keys are used. `'token'` (default): traded for a short-lived JWT, sent as
    * `Authorization: Bearer …` and refreshed ahead of expiry. `'basic'`: Vendy's permanent keys,
@@ -151,9 +159,9 @@ export interface VendyOptions {
 /** PuppetVendors' own options. */
 export interface PuppetVendorsOptions {
   /** PuppetVendors vendor key (`vk_live_…` / `vk_test_…`). Default: env `PUPPETVENDORS_API_KEY`. */
-  apiKey?: string
+  apiKey?: Credential
   /** PuppetVendors shop, for keys valid across several shops. Default: env `PUPPETVENDORS_SHOP_DOMAIN`. */
-  shopDomain?: string
+  shopDomain?: Credential
 }
 
 /** Each vendor's own options, by provider id. */

@@ -50,7 +50,7 @@ function ownEntries(object) {
 function coreTypes(schemaOptions) {
   const types = new Map()
   // A credential is a string, or a function that returns one (lib/credentials.js).
-  for (const option of schemaOptions) types.set(option.name, option.secret ? 'credential' : option.jsType)
+  for (const option of schemaOptions) types.set(option.name, option.credential ? 'credential' : option.jsType)
   return types
 }
 

@@ -25,6 +25,7 @@ export type {
   ErrorCode,
   Logger,
   CommonOptions,
+  Credential,
   VendyOptions,
   PuppetVendorsOptions,
   VendorOptions,

@@ -245,13 +245,16 @@ impl Driver {
         let spec = crate::provider::find(self.provider)?;
         let mut changed = false;
         for (name, value) in values {
-            let option = spec.option(name).filter(|o| o.secret).ok_or_else(|| {
+            let option = spec.option(name).filter(|o| o.credential).ok_or_else(|| {
                 Error::invalid_options(format!(
                     "'{name}' is not one of {}'s credential options",
                     spec.name
                 ))
             })?;
-            let before = raw.values().secret(option).map(ExposeSecret::expose_secret);
+            let before = match option.secret {
+                true => raw.values().secret(option).map(ExposeSecret::expose_secret),
+                false => raw.values().text(option),
+            };
             changed |= before != Some(value.expose_secret());
             raw.set(name, value.expose_secret().into())?;
         }
@@ -822,6 +825,14 @@ mod tests {
         };
         let body = String::from_utf8(request.body.expose_secret().to_vec()).unwrap();
         assert!(body.contains("vk_test_rotated"), "the new key is sent");
+        let shop = vec![(
+            "shopDomain".to_owned(),
+            SecretString::from("my-store.myshopify.com"),
+        )];
+        assert!(
+            d.set_credentials(&shop, &|_| None).unwrap(),
+            "the shop selects the key"
+        );
         // Not a credential option of this vendor: refused, nothing changed.
         let e = d
             .set_credentials(&[("accessKey".into(), SecretString::from("x"))], &|_| None)

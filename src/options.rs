@@ -395,6 +395,8 @@ pub struct OptionEntry {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub env: Option<&'static str>,
     pub client_only: bool,
+    /// Part of the credentials: a function may give it at exchange time.
+    pub credential: bool,
     pub doc: &'static str,
 }
 
@@ -454,6 +456,7 @@ pub fn option_schema() -> OptionSchema {
                 secret: o.secret,
                 env: o.env,
                 client_only: o.client_only,
+                credential: o.credential,
                 doc: o.doc,
             }
         })

@@ -38,6 +38,9 @@ pub struct OptionSpec {
     pub env: Option<&'static str>,
     /// Taken by `createClient()` only (`authenticate()` accepts it and it has no effect there).
     pub client_only: bool,
+    /// Part of the credentials (every secret, and what selects the key, such as a shop): may be
+    /// given as a function, asked before each exchange (`Driver::set_credentials`).
+    pub credential: bool,
     /// One or two sentences, for generated documentation and messages.
     pub doc: &'static str,
 }
@@ -50,6 +53,7 @@ impl OptionSpec {
             secret: false,
             env: None,
             client_only: false,
+            credential: false,
             doc,
         }
     }
@@ -63,6 +67,7 @@ impl OptionSpec {
     pub const fn secret(name: &'static str, doc: &'static str) -> Self {
         Self {
             secret: true,
+            credential: true,
             ..Self::new(name, Kind::Text, doc)
         }
     }
@@ -96,6 +101,14 @@ impl OptionSpec {
     pub const fn env(self, var: &'static str) -> Self {
         Self {
             env: Some(var),
+            ..self
+        }
+    }
+
+    /// Part of the credentials though not a secret (may be given as a function).
+    pub const fn credential(self) -> Self {
+        Self {
+            credential: true,
             ..self
         }
     }

@@ -22,12 +22,14 @@ const SHOP_DOMAIN: OptionSpec = OptionSpec::text(
     "shopDomain",
     "PuppetVendors shop, for keys valid across several shops (a host name such as 'my-store.myshopify.com').",
 )
-.env("PUPPETVENDORS_SHOP_DOMAIN");
+.env("PUPPETVENDORS_SHOP_DOMAIN")
+.credential();
 
 pub(super) const SPEC: Spec = Spec {
     id: "puppetvendors",
     name: "PuppetVendors",
-    about: "PuppetVendors trades apiKey (and optionally shopDomain) for a JWT, and has no other scheme",
+    about:
+        "PuppetVendors trades apiKey (and optionally shopDomain) for a JWT, and has no other scheme",
     production_url: "https://api.puppetvendors.com/v2",
     staging_url: "https://staging-api.puppetvendors.com",
     options: &[API_KEY, SHOP_DOMAIN],
@@ -215,7 +217,10 @@ mod tests {
         assert_eq!(s.expires_at_ms, NOW + 86_400_000);
         assert_eq!(s.header.name(), "x-access-token");
         assert_eq!(s.header_value().expose_secret(), token);
-        assert_eq!(s.metadata.list("permissions"), Some(&["orders:read".to_owned()][..]));
+        assert_eq!(
+            s.metadata.list("permissions"),
+            Some(&["orders:read".to_owned()][..])
+        );
         assert_eq!(s.metadata.text("mode"), Some("test"));
         assert_eq!(s.metadata.text("vendorId"), Some("v1"));
     }
