@@ -537,7 +537,11 @@ function abortError(signal, provider) {
 /** The value of header `name` in a header object (own properties, any case) or a `Headers`. */
 function headerValueIn(headers, name) {
   try {
-    if (typeof Headers === 'function' && headers instanceof Headers) return headers.get(name)
+    // A Headers of any realm (no instanceof on the edge path): by its shape, on a class instance
+    // only (a plain object's `get` could come from a polluted Object.prototype).
+    const proto = Object.getPrototypeOf(headers)
+    const plain = proto === null || proto === Object.prototype
+    if (!plain && typeof headers.get === 'function' && typeof headers.has === 'function') return headers.get(name)
     const wanted = name.toLowerCase()
     for (const key of Object.keys(headers)) {
       if (key.toLowerCase() === wanted) return headers[key]

@@ -36,9 +36,7 @@ async function authFetch(client, input, init, checkOrigin) {
   checkOrigin(request.url)
   // The caller's signal (in init or on a Request) also bounds the wait for a token.
   const call =
-    input instanceof Request || (options !== undefined && options.signal != null)
-      ? { signal: request.signal }
-      : undefined
+    isRequest(input) || (options !== undefined && options.signal != null) ? { signal: request.signal } : undefined
   // A stream body can be sent once; any other body is replayed from a copy.
   const spare = replayable(options) ? request.clone() : null
 
@@ -113,6 +111,21 @@ function manual(request) {
   return new Request(request, { redirect: 'manual' })
 }
 
+/** A Request of any realm (an edge sandbox's is not this realm's): by its shape, not instanceof. */
+function isRequest(input) {
+  if (input === null || typeof input !== 'object') return false
+  const proto = Object.getPrototypeOf(input)
+  return (
+    proto !== null &&
+    proto !== Object.prototype &&
+    typeof input.url === 'string' &&
+    typeof input.clone === 'function' &&
+    input.headers !== null &&
+    typeof input.headers === 'object' &&
+    typeof input.headers.get === 'function'
+  )
+}
+
 function ownCopy(init) {
   if (init === undefined || init === null) return undefined
   if (typeof init !== 'object') {
@@ -130,9 +143,10 @@ function replayable(options) {
 }
 
 function isStream(body) {
-  if (typeof ReadableStream === 'function' && body instanceof ReadableStream) return true
-  // Node streams and async iterables: consumed as they are read.
-  return typeof body === 'object' && typeof body[Symbol.asyncIterator] === 'function'
+  if (typeof body !== 'object') return false
+  // A ReadableStream (of any realm: no instanceof on the edge path), a Node stream or an async
+  // iterable: consumed as they are read.
+  return typeof body.getReader === 'function' || typeof body[Symbol.asyncIterator] === 'function'
 }
 
 /** A copy of `request` whose headers carry `header` (the caller's other headers kept). */
