@@ -227,3 +227,42 @@ test("the shared store's key follows the value: processes on the new key share a
   assert.deepEqual(await b.authHeader(), fresh)
   assert.equal(mock.count('pv.authenticate'), 2)
 })
+
+test("the README's example (examples/secret-manager.mjs): a key rotated in the secret manager is used without a restart", async (t) => {
+  const fs = require('node:fs')
+  const os = require('node:os')
+  const path = require('node:path')
+  const { ROOT, runNode, lastJsonLine } = require('./helpers/util')
+  const mock = await twoKeyMock(t)
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vendor-auth-rotation-'))
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+  fs.writeFileSync(path.join(dir, 'ca.pem'), mock.caCert)
+  // As examples.test.js runs the examples: vendor-hosts.js points the vendor's host at the mock.
+  const run = await runNode(
+    [
+      '-r',
+      path.join(__dirname, 'fixtures', 'examples', 'vendor-hosts.js'),
+      path.join(ROOT, 'examples', 'secret-manager.mjs'),
+    ],
+    {
+      env: {
+        NODE_EXTRA_CA_CERTS: path.join(dir, 'ca.pem'),
+        VENDOR_AUTH_EXAMPLE_BASE_URL: mock.baseUrl,
+        VENDOR_AUTH_EXAMPLE_API_URL: 'http://127.0.0.1:9', // no API call in this example
+        PUPPETVENDORS_API_KEY: SECRETS.pvApiKey,
+        PUPPETVENDORS_SHOP_DOMAIN: undefined,
+        ROTATED_API_KEY: ROTATED,
+      },
+      timeoutMs: 30_000,
+    },
+  )
+  assert.equal(run.code, 0, run.stdout + run.stderr)
+  assert.deepEqual(lastJsonLine(run.stdout), { newToken: true })
+  const name = { [SECRETS.pvApiKey]: 'first key', [ROTATED]: 'rotated key' } // no key in a failure's output
+  const keys = mock.requests.filter((r) => r.endpoint === 'pv.authenticate').map((r) => JSON.parse(r.body).apiKey)
+  assert.deepEqual(
+    keys.map((key) => name[key] ?? 'another key'),
+    ['first key', 'rotated key'],
+    'one exchange with each key, in one process',
+  )
+})
