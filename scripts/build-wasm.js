@@ -125,7 +125,11 @@ function main() {
   const version = pinnedVersion()
   ensureTarget()
   ensureCli(version)
-  run('cargo', ['build', '--profile', PROFILE, '--target', TARGET, '--no-default-features', '--features', 'wasm'])
+  // `cargo rustc --crate-type cdylib`, not `cargo build`: the crate is also an rlib (for the tests),
+  // and cargo runs no LTO on a library with an rlib among its crate types, whatever the profile
+  // says. Built as a cdylib alone, the profile's `lto = true` applies: 11 KB smaller gzipped.
+  const features = ['--no-default-features', '--features', 'wasm']
+  run('cargo', ['rustc', '--lib', '--crate-type', 'cdylib', '--profile', PROFILE, '--target', TARGET, ...features])
   const target = targetDir()
   const built = path.join(target, TARGET, PROFILE, 'vendor_auth.wasm')
   const tmp = fs.mkdtempSync(path.join(target, 'wasm-bindgen-'))
