@@ -13,6 +13,7 @@
 //!   driver's steps with the runtime's `fetch` (or `node:https`).
 
 mod answer;
+mod compact;
 pub mod conventions;
 mod coordinator;
 mod driver;

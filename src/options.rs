@@ -301,8 +301,10 @@ fn check(option: &OptionSpec, values: &Values) -> Result<(), Error> {
         Kind::Integer { min, max, .. } => match values.number(option) {
             Some(v) if v.fract() != 0.0 || !(min as f64..=max as f64).contains(&v) => {
                 Err(Error::invalid_options(format!(
-                    "{} must be a whole number from {min} to {max}, not {v}",
-                    option.name
+                    "{} must be a whole number from {min} to {max}, not {}",
+                    option.name,
+                    // As `{v}` writes it, without std's float printer (docs/wasm.md, "Size").
+                    crate::compact::display_f64(v)
                 )))
             }
             _ => Ok(()),

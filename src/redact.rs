@@ -166,7 +166,7 @@ fn base64_run(engine: &GeneralPurpose, secret: &[u8], offset: usize) -> String {
 fn fold(text: &str) -> String {
     text.chars()
         .filter(|&c| !is_invisible(c))
-        .flat_map(char::to_lowercase)
+        .flat_map(crate::compact::lowercase)
         .collect()
 }
 
@@ -187,7 +187,7 @@ impl View {
         };
         for (i, &c) in original.iter().enumerate() {
             if !is_invisible(c) {
-                for lower in c.to_lowercase() {
+                for lower in crate::compact::lowercase(c) {
                     view.push(lower, (i, i + 1));
                 }
             }
@@ -226,7 +226,7 @@ impl View {
                 let (c, len) = decode_utf8(&bytes[at..]);
                 let span = (spans[at].0, spans[at + len - 1].1);
                 if !is_invisible(c) {
-                    for lower in c.to_lowercase() {
+                    for lower in crate::compact::lowercase(c) {
                         view.push(lower, span);
                     }
                 }
