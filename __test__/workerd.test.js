@@ -16,6 +16,7 @@ const { spawn } = require('node:child_process')
 
 const { SECRETS, startMock } = require('./helpers')
 const { ROOT, closedPort, waitFor, assertNoSecrets } = require('./helpers/util')
+const { bundleWorkers } = require('./helpers/workerd')
 const { JWT_PATTERN } = require('./helpers/faults')
 
 const WORKER = path.join(__dirname, 'fixtures', 'workerd', 'worker.js')
@@ -25,34 +26,6 @@ const WORKER = path.join(__dirname, 'fixtures', 'workerd', 'worker.js')
 // does not start fails.
 const NO_WORKERD = process.env.VENDOR_AUTH_TEST_NO_WORKERD
 const skip = NO_WORKERD ? `workerd's binary does not run here (VENDOR_AUTH_TEST_NO_WORKERD=${NO_WORKERD})` : false
-
-/** esbuild as wrangler runs it: .wasm imports stay separate modules (CompiledWasm). */
-const wasmModules = {
-  name: 'wasm-modules',
-  setup(build) {
-    build.onResolve({ filter: /\.wasm(\?module)?$/ }, (args) => ({
-      path: `./${path.basename(args.path.replace(/\?module$/, ''))}`,
-      external: true,
-    }))
-  },
-}
-
-async function bundleWorker() {
-  const result = await require('esbuild').build({
-    absWorkingDir: ROOT,
-    entryPoints: [WORKER],
-    bundle: true,
-    format: 'esm',
-    platform: 'neutral',
-    conditions: ['workerd', 'worker', 'browser'],
-    mainFields: ['browser', 'module', 'main'],
-    plugins: [wasmModules],
-    write: false,
-    metafile: true,
-    logLevel: 'silent',
-  })
-  return { text: result.outputFiles[0].text, inputs: Object.keys(result.metafile.inputs).sort() }
-}
 
 function config({ port, compatibilityFlags = [] }) {
   const flags = compatibilityFlags.map((f) => JSON.stringify(f)).join(', ')
@@ -94,7 +67,7 @@ describe('vendor-auth in workerd (Cloudflare Workers runtime)', { timeout: 120_0
 
   before(async () => {
     mock = await startMock()
-    bundle = await bundleWorker()
+    bundle = (await bundleWorkers({ worker: WORKER })).worker
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vendor-auth-workerd-'))
     fs.writeFileSync(path.join(tmp, 'worker.js'), bundle.text)
     fs.copyFileSync(path.join(ROOT, 'wasm', 'vendor_auth_bg.wasm'), path.join(tmp, 'vendor_auth_bg.wasm'))
