@@ -318,7 +318,9 @@ describe('upstashTokenStore (@upstash/redis through the REST bridge to redis-ser
       assert.equal(mock.count('pv.authenticate'), 1)
       assert.equal(new Set(reports.map((r) => r.fingerprint)).size, 1, 'all use the same token')
       const { setNxPx, evalRelease } = lockCommands()
-      assert.ok(setNxPx >= 1 && evalRelease === 1, `${setNxPx} SET NX PX, ${evalRelease} EVAL`)
+      // Every release follows a lock taken: a waiter that finds the lock free after the holder
+      // released (its three reads are not one snapshot) takes it, finds the session and releases.
+      assert.ok(setNxPx >= 1 && evalRelease >= 1 && evalRelease <= setNxPx, `${setNxPx} SET NX PX, ${evalRelease} EVAL`)
       assert.deepEqual(await keyKinds(), ['session'], 'the lock was released')
     },
   )
