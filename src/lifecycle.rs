@@ -365,14 +365,7 @@ impl Lifecycle {
         self.current = None;
         self.background_failures = 0;
         self.next_background_at_ms = 0;
-        self.refusals = 0;
-        if self
-            .block
-            .as_ref()
-            .is_some_and(|b| b.kind == BlockKind::Refusal)
-        {
-            self.block = None;
-        }
+        self.end_refusal();
         true
     }
 }
